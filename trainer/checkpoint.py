@@ -1,0 +1,136 @@
+"""Checkpoints: everything needed to resume a run exactly, written atomically, loaded safely.
+
+A checkpoint is a plain dict of tensors, numbers and strings saved with ``torch.save`` and loaded
+with ``torch.load(weights_only=True)``, which refuses to execute code from the file. Its keys:
+
+    format, version         "latent-lab-checkpoint", 1
+    config                  RunConfig as a JSON string
+    step                    generator steps done
+    channels, size          image shape of the data the model was trained on
+    class_names             list[str] ("" list for an unconditional model)
+    attribute_names         list[str]
+    G, G_ema, D             state dicts (G_ema is what sampling uses)
+    opt_G, opt_D            optimiser state dicts
+    rng                     {"torch": cpu state, "loop": loop generator state, "cuda": [...]}
+    kind                    "full" (resumable) or "snapshot" (G_ema only, for exploring)
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainer.config import ConfigError, RunConfig
+from trainer.fileio import atomic_write_with
+from trainer.models import build_critic, build_generator
+
+FORMAT = "latent-lab-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be used; the message is meant for the user."""
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (with format/version added) to ``path`` via a temp file + rename."""
+    payload = {"format": FORMAT, "version": VERSION, **state}
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    data = buf.getvalue()
+    atomic_write_with(Path(path), lambda f: f.write(data))
+
+
+def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load and validate a checkpoint dict. Never executes code from the file."""
+    path = Path(path)
+    if path.is_dir():
+        found = find_checkpoint(path)
+        if found is None:
+            raise CheckpointError(f"{path} holds no checkpoint (expected checkpoint.pt in it or "
+                                  "in its checkpoints/ folder)")
+        path = found
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        d = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
+        raise CheckpointError(f"{path.name} was refused: it contains objects other than plain "
+                              f"tensors and values ({first[:160]})") from None
+    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path.name} is not a readable checkpoint (truncated or not a "
+                              f"PyTorch file): {msg[:160]}") from None
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name} is a PyTorch file but not a Latent Lab checkpoint")
+    if d.get("version") != VERSION:
+        raise CheckpointError(f"{path.name} has checkpoint version {d.get('version')!r}; this "
+                              f"Latent Lab reads version {VERSION}")
+    for key in ("config", "step", "G_ema", "channels", "size", "class_names"):
+        if key not in d:
+            raise CheckpointError(f"{path.name} is incomplete: missing '{key}'")
+    return d
+
+
+def find_checkpoint(run_dir: Path) -> Path | None:
+    for p in (run_dir / "checkpoint.pt", run_dir / "checkpoints" / "checkpoint.pt"):
+        if p.is_file():
+            return p
+    snaps = sorted((run_dir / "checkpoints").glob("step_*.pt")) if (
+        run_dir / "checkpoints").is_dir() else []
+    return snaps[-1] if snaps else None
+
+
+@dataclass
+class LoadedModel:
+    """A generator ready for sampling, with what the explorer needs to know about it."""
+
+    config: RunConfig
+    generator: nn.Module  # G_ema, eval mode
+    step: int
+    class_names: list[str]
+    attribute_names: list[str]
+    channels: int
+    size: int
+    path: Path | None = None
+
+    @property
+    def z_dim(self) -> int:
+        return self.config.model.z_dim
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names) if self.config.model.conditional else 0
+
+
+def config_of(d: dict[str, Any], name: str = "checkpoint") -> RunConfig:
+    try:
+        return RunConfig.from_json(d["config"])
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(f"{name} holds an invalid config: {e}") from None
+
+
+def load_generator(path: Path, device: str | torch.device = "cpu",
+                   use_ema: bool = True) -> LoadedModel:
+    """Load G_ema (or G) from a checkpoint or snapshot for sampling."""
+    d = load_raw(path)
+    name = Path(path).name
+    cfg = config_of(d, name)
+    class_names = list(d["class_names"])
+    G = build_generator(cfg.model, int(d["size"]), int(d["channels"]), len(class_names))
+    key = "G_ema" if use_ema or "G" not in d else "G"
+    try:
+        G.load_state_dict(d[key])
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{name}: weights do not match its config ({str(e)[:200]})") from None
+    G.to(device).eval().requires_grad_(False)
+    return LoadedModel(cfg, G, int(d["step"]), class_names, list(d.get("attribute_names", [])),
+                       int(d["channels"]), int(d["size"]), Path(path))

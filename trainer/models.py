@@ -1,0 +1,161 @@
+"""Generators and critics: the DCGAN-style pair of DESIGN.md §2 and the course's MLP GAN.
+
+All models take an optional class vector ``y`` of shape (N, n_classes): one-hot for training, any
+soft mix of classes when exploring. The generator appends it to z; the critic appends it to the
+image as constant planes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from trainer.config import ModelConfig
+
+
+def _levels(size: int) -> int:
+    """Number of stride-2 stages between 4x4 and ``size`` (size = 4 * 2**levels)."""
+    levels = int(math.log2(size)) - 2
+    if levels < 1 or 4 * 2**levels != size:
+        raise ValueError(f"image size must be a power of two >= 8 (got {size})")
+    return levels
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, z_dim: int, size: int, channels: int, width: int, n_classes: int = 0):
+        super().__init__()
+        self.z_dim, self.size, self.channels, self.n_classes = z_dim, size, channels, n_classes
+        levels = _levels(size)
+        c = width * 2 ** (levels - 1)
+        layers: list[nn.Module] = [
+            # (z + classes) x 1 x 1 -> c x 4 x 4
+            nn.ConvTranspose2d(z_dim + n_classes, c, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(True),
+        ]
+        for _ in range(levels - 1):
+            # c x s x s -> c/2 x 2s x 2s
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2),
+                       nn.ReLU(True)]
+            c //= 2
+        # width x size/2 x size/2 -> channels x size x size, in [-1, 1]
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            z = torch.cat([z, _class_vector(y, z, self.n_classes)], dim=1)
+        return self.net(z[:, :, None, None])
+
+
+class DCGANCritic(nn.Module):
+    """Mirror of the generator: Conv(k4, s2) + InstanceNorm(affine) + LeakyReLU(0.2).
+
+    No BatchNorm (the gradient penalty is per sample) and no sigmoid: the score is unbounded, and
+    the BCE loss applies its sigmoid inside ``binary_cross_entropy_with_logits``.
+    """
+
+    def __init__(self, size: int, channels: int, width: int, n_classes: int = 0):
+        super().__init__()
+        self.size, self.channels, self.n_classes = size, channels, n_classes
+        levels = _levels(size)
+        c = width
+        # (channels + classes) x size x size -> width x size/2 x size/2 (no norm on the input layer)
+        layers: list[nn.Module] = [nn.Conv2d(channels + n_classes, c, 4, 2, 1),
+                                   nn.LeakyReLU(0.2, True)]
+        for _ in range(levels - 1):
+            # c x s x s -> 2c x s/2 x s/2
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
+                       nn.InstanceNorm2d(c * 2, affine=True), nn.LeakyReLU(0.2, True)]
+            c *= 2
+        # c x 4 x 4 -> 1 x 1 x 1
+        layers += [nn.Conv2d(c, 1, 4, 1, 0)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            y = _class_vector(y, x, self.n_classes)
+            planes = y[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+            x = torch.cat([x, planes.to(x.dtype)], dim=1)
+        return self.net(x).flatten()  # (N,)
+
+
+class MLPGenerator(nn.Module):
+    """The course's first GAN: fully connected blocks with BatchNorm, Tanh output."""
+
+    def __init__(self, z_dim: int, size: int, channels: int, width: int, n_classes: int = 0):
+        super().__init__()
+        self.z_dim, self.size, self.channels, self.n_classes = z_dim, size, channels, n_classes
+        h = width * 4
+        dims = [z_dim + n_classes, h, h * 2, h * 4]
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU(True)]
+        layers += [nn.Linear(dims[-1], channels * size * size), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            z = torch.cat([z, _class_vector(y, z, self.n_classes)], dim=1)
+        return self.net(z).view(-1, self.channels, self.size, self.size)
+
+
+class MLPCritic(nn.Module):
+    def __init__(self, size: int, channels: int, width: int, n_classes: int = 0):
+        super().__init__()
+        self.size, self.channels, self.n_classes = size, channels, n_classes
+        h = width * 4
+        dims = [channels * size * size + n_classes, h * 4, h * 2, h]
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Linear(dims[-1], 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        x = x.flatten(1)
+        if self.n_classes:
+            x = torch.cat([x, _class_vector(y, x, self.n_classes).to(x.dtype)], dim=1)
+        return self.net(x).flatten()
+
+
+def _class_vector(y: torch.Tensor | None, like: torch.Tensor, n_classes: int) -> torch.Tensor:
+    if y is None:
+        raise ValueError("this is a conditional model: pass a class vector y of shape (N, "
+                         f"{n_classes})")
+    if y.dim() == 1:  # class indices
+        y = nn.functional.one_hot(y.long(), n_classes)
+    return y.to(device=like.device, dtype=like.dtype)
+
+
+def build_generator(m: ModelConfig, size: int, channels: int, n_classes: int) -> nn.Module:
+    cls = DCGANGenerator if m.arch == "dcgan" else MLPGenerator
+    return cls(m.z_dim, size, channels, m.width, n_classes if m.conditional else 0)
+
+
+def build_critic(m: ModelConfig, size: int, channels: int, n_classes: int) -> nn.Module:
+    cls = DCGANCritic if m.arch == "dcgan" else MLPCritic
+    return cls(size, channels, m.width, n_classes if m.conditional else 0)
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: N(0, 0.02) convolutions, N(1, 0.02) norm scales."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.InstanceNorm2d)) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters; buffers (BN statistics) copied."""
+    ema_p = list(ema.parameters())
+    torch._foreach_lerp_(ema_p, list(model.parameters()), 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers(), strict=True):
+        b_ema.copy_(b)
