@@ -29,7 +29,7 @@ from torch import nn
 
 from trainer.config import ConfigError, RunConfig
 from trainer.fileio import atomic_write_with
-from trainer.models import build_critic, build_generator
+from trainer.models import build_generator
 
 FORMAT = "latent-lab-checkpoint"
 VERSION = 1
@@ -54,8 +54,8 @@ def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, 
     if path.is_dir():
         found = find_checkpoint(path)
         if found is None:
-            raise CheckpointError(f"{path} holds no checkpoint (expected checkpoint.pt in it or "
-                                  "in its checkpoints/ folder)")
+            raise CheckpointError(f"{path} holds no checkpoint (expected checkpoint.pt or "
+                                  "snapshots/step_*.pt in it)")
         path = found
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -81,11 +81,10 @@ def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, 
 
 
 def find_checkpoint(run_dir: Path) -> Path | None:
-    for p in (run_dir / "checkpoint.pt", run_dir / "checkpoints" / "checkpoint.pt"):
-        if p.is_file():
-            return p
-    snaps = sorted((run_dir / "checkpoints").glob("step_*.pt")) if (
-        run_dir / "checkpoints").is_dir() else []
+    """The newest checkpoint of a run folder: checkpoint.pt, else the last snapshot."""
+    if (run_dir / "checkpoint.pt").is_file():
+        return run_dir / "checkpoint.pt"
+    snaps = sorted((run_dir / "snapshots").glob("step_*.pt"))
     return snaps[-1] if snaps else None
 
 

@@ -1,0 +1,33 @@
+import os
+
+# Before anything imports Qt: without a screen Qt would abort with a misleading xcb message.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture
+def tiny_cfg():
+    """A Shapes run small enough to train a few steps in well under a second on a CPU."""
+    from trainer.config import RunConfig
+
+    return RunConfig().with_changes(
+        data={"size": 8, "n_images": 64},
+        model={"z_dim": 8, "width": 4},
+        train={"steps": 6, "batch_size": 8, "n_critic": 2, "log_every": 2, "preview_every": 3,
+               "checkpoint_every": 4, "device": "cpu"},
+    )
+
+
+@pytest.fixture
+def trained_run(tmp_path, tiny_cfg):
+    """A finished tiny run folder (checkpoint, snapshots, previews, log)."""
+    from trainer.loop import train
+
+    run = tmp_path / "run"
+    events = list(train(run, tiny_cfg))
+    assert type(events[-1]).__name__ == "Finished", events[-1]
+    return run

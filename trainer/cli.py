@@ -1,0 +1,173 @@
+"""``python main.py train``: headless training with a progress bar.
+
+Ctrl-C asks the loop to stop: it finishes the current step, writes a checkpoint and exits; a
+second Ctrl-C aborts at once (the last periodic checkpoint is still intact).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from trainer.config import DATASETS, LOSSES, PRESETS, SIZES, ConfigError, RunConfig, apply_preset
+from trainer.events import (
+    CheckpointSaved,
+    Failed,
+    Finished,
+    Paused,
+    Preview,
+    Started,
+    StepStats,
+    TrainControl,
+)
+from trainer.gan import resolve_device
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, help="run folder to create (default: runs/<dataset>-<size>)")
+    p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder")
+    p.add_argument("--config", type=Path, help="start from a config JSON (flags below override it)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="hyper-parameter preset (default: cpu-fast on CPU/MPS, reference on CUDA)")
+    p.add_argument("--dataset", choices=DATASETS, help="default: shapes")
+    p.add_argument("--data-path", help="image folder, or download cache for torchvision sets")
+    p.add_argument("--attributes-csv", help="per-image attribute CSV for an image folder")
+    p.add_argument("--size", type=int, choices=SIZES, help="image size in px (default 32)")
+    p.add_argument("--n-images", type=int, help="number of Shapes images (default 20000)")
+    p.add_argument("--arch", choices=("dcgan", "mlp"))
+    p.add_argument("--loss", choices=LOSSES, help="default: wgan-gp")
+    cond = p.add_mutually_exclusive_group()
+    cond.add_argument("--conditional", dest="conditional", action="store_true", default=None,
+                      help="class-conditional model (default when the data has classes)")
+    cond.add_argument("--unconditional", dest="conditional", action="store_false")
+    p.add_argument("--z-dim", type=int)
+    p.add_argument("--width", type=int, help="base channel count")
+    p.add_argument("--steps", type=int, help="generator steps in total")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--betas", type=float, nargs=2)
+    p.add_argument("--n-critic", type=int)
+    p.add_argument("--gp-lambda", type=float)
+    p.add_argument("--clip", type=float, help="weight clip bound for wgan-clip")
+    p.add_argument("--ema-decay", type=float)
+    p.add_argument("--preview-every", type=int)
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None)
+    p.add_argument("--dry-run", action="store_true", help="print the config and exit")
+
+
+_DATA_FLAGS = {"dataset": "dataset", "data_path": "path", "attributes_csv": "attributes_csv",
+               "size": "size", "n_images": "n_images"}
+_MODEL_FLAGS = {"arch": "arch", "z_dim": "z_dim", "width": "width", "conditional": "conditional"}
+_TRAIN_FLAGS = {"loss": "loss", "steps": "steps", "batch_size": "batch_size", "lr": "lr",
+                "betas": "betas", "n_critic": "n_critic", "gp_lambda": "gp_lambda", "clip": "clip",
+                "ema_decay": "ema_decay", "preview_every": "preview_every",
+                "checkpoint_every": "checkpoint_every", "seed": "seed", "device": "device"}
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    cfg = RunConfig.load(args.config) if args.config else RunConfig()
+    device = args.device or cfg.train.device
+    if args.preset or not args.config:
+        name = args.preset or _default_preset(device)
+        cfg = apply_preset(cfg, name)
+
+    def pick(flags: dict[str, str]) -> dict:
+        return {f: getattr(args, a) for a, f in flags.items() if getattr(args, a) is not None}
+
+    data = pick(_DATA_FLAGS)
+    if data.get("dataset", cfg.data.dataset) == "shapes":
+        data.setdefault("path", "")
+    cfg = cfg.with_changes(data=data, model=pick(_MODEL_FLAGS), train=pick(_TRAIN_FLAGS))
+    if args.conditional is None and cfg.data.dataset in ("celeba",):
+        cfg = cfg.with_changes(model={"conditional": False})
+    if args.conditional is None and cfg.data.dataset == "folder" and not _has_class_dirs(
+            cfg.data.path):
+        cfg = cfg.with_changes(model={"conditional": False})
+    return cfg
+
+
+def _has_class_dirs(path: str) -> bool:
+    p = Path(path)
+    return p.is_dir() and any(c.is_dir() and not c.name.startswith(".") for c in p.iterdir())
+
+
+def _default_preset(device: str) -> str:
+    try:
+        dev = resolve_device(device).type
+    except RuntimeError:
+        dev = device
+    return "reference" if dev == "cuda" else "cpu-fast"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.resume:
+            cfg, run_dir = None, args.resume
+        else:
+            cfg = config_from_args(args)
+            run_dir = args.out or Path("runs") / f"{cfg.data.dataset}-{cfg.data.size}"
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(cfg.to_json() if cfg else f"would resume {run_dir}")
+        return 0
+    from trainer.loop import train  # imported here so --help stays fast
+
+    control = TrainControl()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly; second: abort
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.stop()
+        tqdm.write("stopping: finishing this step and writing a checkpoint "
+                   "(Ctrl-C again to abort)")
+
+    signal.signal(signal.SIGINT, on_sigint)
+    bar = None
+    code = 0
+    try:
+        for ev in train(run_dir, cfg, control, resume=bool(args.resume),
+                        total_steps=args.steps if args.resume else None):
+            if isinstance(ev, Started):
+                print(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
+                      f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
+                      f"{ev.config.train.loss}", file=sys.stderr)
+                bar = tqdm(total=ev.total_steps, initial=ev.start_step, unit="step",
+                           dynamic_ncols=True, file=sys.stderr)
+            elif isinstance(ev, StepStats) and bar is not None:
+                bar.update(ev.steps[-1] - bar.n)
+                bar.set_postfix_str(f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} "
+                                    f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f} "
+                                    f"{ev.images_per_s:.0f} img/s", refresh=False)
+            elif isinstance(ev, Preview) and bar is not None and ev.path:
+                pass
+            elif isinstance(ev, CheckpointSaved) and bar is not None:
+                bar.set_description_str(f"ckpt @{ev.step}", refresh=False)
+            elif isinstance(ev, Paused):
+                pass
+            elif isinstance(ev, Failed):
+                if bar:
+                    bar.close()
+                print(f"error: {ev.message}", file=sys.stderr)
+                code = 1
+            elif isinstance(ev, Finished):
+                if bar:
+                    bar.close()
+                print(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}",
+                      file=sys.stderr)
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        print("aborted; the last periodic checkpoint is intact", file=sys.stderr)
+        code = 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return code

@@ -1,0 +1,118 @@
+"""Events yielded by the training loop and the control object that steers it.
+
+Events carry plain data (numbers, strings, numpy arrays, CPU tensors), so a GUI worker can forward
+them across threads as they are.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainer.config import RunConfig
+
+
+@dataclass
+class Started:
+    run_dir: Path
+    config: RunConfig
+    start_step: int
+    total_steps: int
+    device: str
+    class_names: list[str]
+    attribute_names: list[str]
+    data_summary: str
+    resumed: bool = False
+
+
+@dataclass
+class StepStats:
+    """Loss values for a batch of consecutive generator steps (one host sync per batch)."""
+
+    steps: list[int]
+    critic_loss: list[float]
+    gen_loss: list[float]
+    gp: list[float]
+    wdist: list[float]
+    steps_per_s: float
+    images_per_s: float  # real images through the critic per second
+
+    @property
+    def step(self) -> int:
+        return self.steps[-1]
+
+
+@dataclass
+class Preview:
+    step: int
+    grid: np.ndarray  # (H, W, 3) uint8
+    path: Path | None
+    # A frozen CPU copy of G_ema's weights, so a viewer can render without touching the live model.
+    generator_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class CheckpointSaved:
+    step: int
+    path: Path
+
+
+@dataclass
+class Paused:
+    step: int
+
+
+@dataclass
+class Resumed:
+    step: int
+
+
+@dataclass
+class Finished:
+    step: int
+    reason: str  # "completed" or "stopped"
+    checkpoint: Path | None
+
+
+@dataclass
+class Failed:
+    step: int
+    message: str
+
+
+Event = Started | StepStats | Preview | CheckpointSaved | Paused | Resumed | Finished | Failed
+
+
+class TrainControl:
+    """Thread-safe pause / resume / stop flags, set from any thread, read by the loop."""
+
+    def __init__(self) -> None:
+        self._run = threading.Event()
+        self._run.set()
+        self._stop = threading.Event()
+
+    def pause(self) -> None:
+        self._run.clear()
+
+    def resume(self) -> None:
+        self._run.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._run.set()  # wake a paused loop so it can stop
+
+    @property
+    def paused(self) -> bool:
+        return not self._run.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self, timeout: float | None = None) -> bool:
+        """Block until resumed or stopped; True if running again."""
+        return self._run.wait(timeout)

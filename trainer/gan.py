@@ -1,0 +1,140 @@
+"""One GAN training step, as an object that owns the models, optimisers and random state.
+
+The loop (loop.py) drives it and handles logging, previews and checkpoints; the benchmark drives
+it directly. Everything random comes from ``self.rng`` (a generator on the training device) so a
+resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from trainer import losses
+from trainer.config import RunConfig
+from trainer.models import build_critic, build_generator, ema_update, init_weights
+
+
+class GAN:
+    def __init__(self, cfg: RunConfig, size: int, channels: int, n_classes: int,
+                 device: torch.device):
+        self.cfg, self.device = cfg, device
+        self.size, self.channels = size, channels
+        self.n_classes = n_classes if cfg.model.conditional else 0
+        torch.manual_seed(cfg.train.seed)
+        self.G = build_generator(cfg.model, size, channels, n_classes).to(device)
+        self.D = build_critic(cfg.model, size, channels, n_classes).to(device)
+        init_weights(self.G)
+        init_weights(self.D)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        t = cfg.train
+        fused = device.type == "cuda"
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=t.betas, fused=fused)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=t.betas, fused=fused)
+        self.rng = torch.Generator(device=device).manual_seed(t.seed)
+        self.step = 0
+
+    # --- one generator step (n_critic critic steps first) -------------------------------------
+    def train_step(self, data: Any) -> dict[str, torch.Tensor]:
+        """Returns detached 0-d device tensors: critic_loss, gen_loss, gp, wdist."""
+        t = self.cfg.train
+        bs, z_dim = t.batch_size, self.cfg.model.z_dim
+        stats: dict[str, torch.Tensor] = {}
+        self.D.requires_grad_(True)
+        for _ in range(t.n_critic):
+            real, labels = data.batch(bs, self.rng)
+            y = self._one_hot(labels)
+            z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
+            with torch.no_grad():
+                fake = self.G(z, y)
+            if t.loss == "wgan-gp":
+                eps = torch.rand(bs, device=self.device, generator=self.rng)
+                loss, stats = losses.wgan_gp_critic_loss(self.D, real, fake, y, eps, t.gp_lambda)
+            elif t.loss == "wgan-clip":
+                loss, stats = losses.wgan_critic_loss(self.D, real, fake, y)
+            else:
+                loss, stats = losses.bce_critic_loss(self.D, real, fake, y)
+            self.opt_D.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_D.step()
+            if t.loss == "wgan-clip":
+                losses.clip_weights(self.D, t.clip)
+
+        # Generator step: the critic's weights are constants here.
+        self.D.requires_grad_(False)
+        z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
+        y = self._random_classes(bs)
+        scores = self.D(self.G(z, y), y)
+        g_loss = (losses.bce_generator_loss(scores) if t.loss == "bce"
+                  else losses.wgan_generator_loss(scores))
+        self.opt_G.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_G.step()
+        ema_update(self.G_ema, self.G, t.ema_decay)
+        self.step += 1
+        zero = torch.zeros((), device=self.device)
+        return {"critic_loss": stats["critic_loss"], "gen_loss": g_loss.detach(),
+                "gp": stats.get("gp", zero), "wdist": stats["wdist"]}
+
+    def _one_hot(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        if not self.n_classes or labels is None:
+            return None
+        return F.one_hot(labels.long(), self.n_classes).float()
+
+    def _random_classes(self, n: int) -> torch.Tensor | None:
+        if not self.n_classes:
+            return None
+        labels = torch.randint(self.n_classes, (n,), device=self.device, generator=self.rng)
+        return F.one_hot(labels, self.n_classes).float()
+
+    # --- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "loop": self.rng.get_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {"step": self.step, "G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(),
+                "D": self.D.state_dict(), "opt_G": self.opt_G.state_dict(),
+                "opt_D": self.opt_D.state_dict(), "rng": rng}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        self.G.load_state_dict(d["G"])
+        self.G_ema.load_state_dict(d["G_ema"])
+        self.D.load_state_dict(d["D"])
+        self.opt_G.load_state_dict(d["opt_G"])
+        self.opt_D.load_state_dict(d["opt_D"])
+        rng = d["rng"]
+        torch.set_rng_state(rng["torch"].cpu())
+        self.rng.set_state(rng["loop"].cpu() if self.device.type == "cpu" else rng["loop"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        self.step = int(d["step"])
+
+    def ema_state_cpu(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.G_ema.state_dict().items()}
+
+    @torch.no_grad()
+    def sample_ema(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return self.G_ema(z, y)
+
+
+def nonfinite(values: list[float]) -> bool:
+    return any(v != v or v in (float("inf"), float("-inf")) for v in values)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for, but no CUDA GPU is available here "
+                           "(use --device auto or cpu)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None)
+                              and torch.backends.mps.is_available()):
+        raise RuntimeError("device 'mps' was asked for, but Apple MPS is not available here")
+    return torch.device(name)

@@ -1,0 +1,289 @@
+"""The training loop: ``train(...)`` is a plain-Python generator of events (events.py).
+
+No Qt and no printing: the CLI prints the events, the GUI worker forwards them as signals. The
+caller steers it through a ``TrainControl`` (pause / resume / stop from any thread).
+
+Run folder layout::
+
+    config.json              the RunConfig
+    checkpoint.pt            latest full checkpoint (resumable), replaced atomically
+    snapshots/step_*.pt      G_ema-only checkpoints every checkpoint_every steps (for exploring)
+    log.jsonl                one JSON object per generator step, appended as training goes
+    previews/step_*.png      fixed-noise sample grids
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from trainer.checkpoint import CheckpointError, config_of, load_raw, save_checkpoint
+from trainer.config import ConfigError, RunConfig
+from trainer.data import DataError, load_dataset
+from trainer.events import (
+    CheckpointSaved,
+    Event,
+    Failed,
+    Finished,
+    Paused,
+    Preview,
+    Resumed,
+    Started,
+    StepStats,
+    TrainControl,
+)
+from trainer.fileio import atomic_open, atomic_write_text, check_writable_dir
+from trainer.gan import GAN, nonfinite, resolve_device
+from trainer.images import make_grid, to_uint8
+
+STAT_KEYS = ("critic_loss", "gen_loss", "gp", "wdist")
+PREVIEW_COLS = 8
+
+
+class RunError(Exception):
+    """A run cannot start; the message is for the user."""
+
+
+def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainControl | None = None,
+          resume: bool = False, total_steps: int | None = None, data=None) -> Iterator[Event]:
+    """Train, yielding events. ``resume=True`` continues the checkpoint in ``run_dir``.
+
+    ``total_steps`` overrides the config's step count (e.g. to train a resumed run further).
+    ``data`` may pass an already loaded dataset (tests, benchmarks).
+    """
+    run_dir = Path(run_dir)
+    control = control or TrainControl()
+    try:
+        gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data)
+    except (RunError, DataError, CheckpointError, ConfigError, RuntimeError) as e:
+        yield Failed(0, str(e))
+        return
+    total = total_steps or cfg.train.steps
+    yield Started(run_dir, cfg, start_step, total, str(gan.device), list(data.class_names),
+                  list(data.attribute_names), _summary(data), resumed=resume)
+    try:
+        yield from _run(gan, data, cfg, run_dir, control, total)
+    except torch.OutOfMemoryError:
+        yield Failed(gan.step, f"out of GPU memory at batch size {cfg.train.batch_size}, "
+                     f"image size {cfg.data.size}, width {cfg.model.width}: lower the batch size "
+                     "or the image size (or width) and resume")
+
+
+def _summary(data) -> str:
+    s = f"{data.name or 'dataset'}: {data.report.summary()}, {data.size}px, {data.channels} ch"
+    if data.class_names:
+        s += f", {len(data.class_names)} classes"
+    return s
+
+
+def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data):
+    ckpt_path = run_dir / "checkpoint.pt"
+    state = None
+    if resume:
+        if not ckpt_path.is_file():
+            raise RunError(f"nothing to resume: {ckpt_path} does not exist")
+        state = load_raw(ckpt_path)
+        if state.get("kind") != "full":
+            raise RunError(f"{ckpt_path} is a snapshot without optimiser state; it cannot resume")
+        cfg = config_of(state, ckpt_path.name)
+    else:
+        if cfg is None:
+            raise RunError("no config given")
+        if ckpt_path.exists():
+            raise RunError(f"{run_dir} already holds a run; resume it or choose another folder")
+    problem = check_writable_dir(run_dir)
+    if problem:
+        raise RunError(problem)
+    device = resolve_device(cfg.train.device)
+    if data is None:
+        data = load_dataset(cfg.data, device)
+    if cfg.model.conditional and not data.class_names:
+        raise RunError(f"dataset '{cfg.data.dataset}' has no classes: turn 'conditional' off "
+                       "(or, for an image folder, put each class in its own sub-folder)")
+    n_classes = len(data.class_names) if cfg.model.conditional else 0
+    if cfg.data.size != data.size:
+        raise RunError(f"dataset images are {data.size}px but the config asks for "
+                       f"{cfg.data.size}px")
+    gan = GAN(cfg, data.size, data.channels, n_classes, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    if state is not None:
+        try:
+            gan.load_state_dict(state)
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise RunError(f"{ckpt_path} does not match its config: {str(e)[:200]}") from None
+        _truncate_log(run_dir / "log.jsonl", gan.step)
+    else:
+        (run_dir / "previews").mkdir(exist_ok=True)
+        (run_dir / "snapshots").mkdir(exist_ok=True)
+        cfg.save(run_dir / "config.json")
+        (run_dir / "log.jsonl").touch()
+    return gan, data, cfg, gan.step
+
+
+def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
+         total: int) -> Iterator[Event]:
+    t = cfg.train
+    fixed_z, fixed_y = _fixed_noise(cfg, gan)
+    buf: list[dict[str, torch.Tensor]] = []
+    first = gan.step + 1
+    last_good: int | None = gan.step if gan.step else None
+    log = open(run_dir / "log.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - held for the run
+    t0 = time.perf_counter()
+    try:
+        if gan.step == 0:
+            yield _preview(gan, fixed_z, fixed_y, run_dir, data)
+        while gan.step < total:
+            if control.stop_requested:
+                break
+            if control.paused:
+                if buf:
+                    ev = _flush(buf, first, t0, t, log)
+                    if ev is None:
+                        yield _nan_failure(gan, run_dir, last_good)
+                        return
+                    yield ev
+                    buf, first, t0 = [], gan.step + 1, time.perf_counter()
+                yield Paused(gan.step)
+                control.wait_while_paused()
+                if control.stop_requested:
+                    break
+                yield Resumed(gan.step)
+                t0 = time.perf_counter()
+            buf.append(gan.train_step(data))
+            step = gan.step
+            if len(buf) >= t.log_every or step == total:
+                ev = _flush(buf, first, t0, t, log)
+                if ev is None:
+                    yield _nan_failure(gan, run_dir, last_good)
+                    return
+                yield ev
+                buf, first, t0 = [], step + 1, time.perf_counter()
+            if step % t.preview_every == 0 or step == total:
+                yield _preview(gan, fixed_z, fixed_y, run_dir, data)
+            if step % t.checkpoint_every == 0 and step != total:
+                yield _save(gan, cfg, data, run_dir, snapshot=True)
+                last_good = step
+                t0 = time.perf_counter()
+        if buf:
+            ev = _flush(buf, first, t0, t, log)
+            if ev is None:
+                yield _nan_failure(gan, run_dir, last_good)
+                return
+            yield ev
+        saved = _save(gan, cfg, data, run_dir, snapshot=gan.step == total)
+        yield saved
+        yield Finished(gan.step, "completed" if gan.step >= total else "stopped", saved.path)
+    finally:
+        log.close()
+
+
+def _flush(buf, first: int, t0: float, t, log) -> StepStats | None:
+    """One host sync for the whole window; None if a loss went NaN/inf."""
+    values = torch.stack([torch.stack([s[k] for k in STAT_KEYS]) for s in buf]).tolist()
+    elapsed = max(time.perf_counter() - t0, 1e-9)
+    cols = list(zip(*values, strict=True))
+    if any(nonfinite(list(c)) for c in cols):
+        return None
+    steps = list(range(first, first + len(buf)))
+    for s, row in zip(steps, values, strict=True):
+        log.write(json.dumps({"step": s, **dict(zip(STAT_KEYS, row, strict=True)),
+                              "time": round(time.time(), 3)}) + "\n")
+    log.flush()
+    rate = len(buf) / elapsed
+    return StepStats(steps, list(cols[0]), list(cols[1]), list(cols[2]), list(cols[3]), rate,
+                     rate * t.batch_size * t.n_critic)
+
+
+def _fixed_noise(cfg: RunConfig, gan: GAN) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The preview batch: fixed from the seed so the grid shows the same samples improving.
+
+    Conditional models get one row per class (cycling if there are more than 10 classes).
+    """
+    g = torch.Generator().manual_seed(cfg.train.seed + 12345)
+    rows = min(gan.n_classes, 10) if gan.n_classes else PREVIEW_COLS
+    z = torch.randn(rows * PREVIEW_COLS, cfg.model.z_dim, generator=g).to(gan.device)
+    if not gan.n_classes:
+        return z, None
+    labels = torch.arange(rows).repeat_interleave(PREVIEW_COLS).to(gan.device)
+    return z, F.one_hot(labels, gan.n_classes).float()
+
+
+def _preview(gan: GAN, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
+             data) -> Preview:
+    tiles = to_uint8(gan.sample_ema(z, y)).cpu().numpy()
+    grid = make_grid(tiles, cols=PREVIEW_COLS)
+    path = run_dir / "previews" / f"step_{gan.step:07d}.png"
+    with atomic_open(path, "wb") as f:
+        Image.fromarray(grid).save(f, format="PNG")
+    return Preview(gan.step, grid, path, gan.ema_state_cpu())
+
+
+def checkpoint_state(gan: GAN, cfg: RunConfig, data, full: bool) -> dict:
+    state = {"config": cfg.to_json(), "step": gan.step, "channels": data.channels,
+             "size": data.size, "class_names": list(data.class_names),
+             "attribute_names": list(data.attribute_names)}
+    if full:
+        return {**state, "kind": "full", **gan.state_dict()}
+    return {**state, "kind": "snapshot", "G_ema": gan.G_ema.state_dict()}
+
+
+def _save(gan: GAN, cfg: RunConfig, data, run_dir: Path, snapshot: bool) -> CheckpointSaved:
+    path = run_dir / "checkpoint.pt"
+    save_checkpoint(path, checkpoint_state(gan, cfg, data, full=True))
+    if snapshot:
+        save_checkpoint(run_dir / "snapshots" / f"step_{gan.step:07d}.pt",
+                        checkpoint_state(gan, cfg, data, full=False))
+    return CheckpointSaved(gan.step, path)
+
+
+def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
+    bad = gan.step
+    ckpt = run_dir / "checkpoint.pt"
+    if last_good is not None and ckpt.is_file():
+        gan.load_state_dict(load_raw(ckpt))
+        _truncate_log(run_dir / "log.jsonl", gan.step)
+        return Failed(bad, f"a loss became NaN/inf near step {bad}: training stopped and the run "
+                      f"was rolled back to its checkpoint of step {gan.step} ({ckpt}). Lower the "
+                      "learning rate (or use WGAN-GP) before resuming.")
+    return Failed(bad, f"a loss became NaN/inf near step {bad}, before any checkpoint was "
+                  "written: training stopped. Lower the learning rate (or use WGAN-GP).")
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log lines after ``step`` (a resumed run re-does those steps)."""
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    atomic_write_text(path, "".join(k + "\n" for k in keep))
+
+
+def read_log(path: Path) -> dict[str, np.ndarray]:
+    """Read a (possibly still growing) log.jsonl into arrays; a partial last line is ignored."""
+    cols: dict[str, list[float]] = {k: [] for k in ("step", *STAT_KEYS)}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return {k: np.zeros(0) for k in cols}
+    for line in text.splitlines():
+        try:
+            rec = json.loads(line)
+            row = [float(rec[k]) for k in cols]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        for k, v in zip(cols, row, strict=True):
+            cols[k].append(v)
+    return {k: np.asarray(v) for k, v in cols.items()}
