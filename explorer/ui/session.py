@@ -1,0 +1,88 @@
+"""The open model, shared by all views: which checkpoint, its info, and the render thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.render import ModelInfo, Renderer
+from explorer.ui.render_worker import RenderRequest, RenderThread
+from trainer.checkpoint import CheckpointError
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The sample the user focused in the Generate view (what sliders and morphs start from)."""
+
+    z: torch.Tensor  # (z_dim,)
+    y: torch.Tensor | None  # (n_classes,) class vector, or None
+    seed: int | None  # the sample's own seed, when it came from one
+
+
+class ModelSession(QObject):
+    """Holds the model being explored. Views connect to ``model_changed`` and render through
+    ``request``; nothing outside the render thread touches the generator."""
+
+    model_changed = Signal(object)  # ModelInfo or None
+    rendered = Signal(object)  # RenderResult, forwarded from the worker
+    failed = Signal(str)
+    focus_changed = Signal(object)  # Focus or None
+    # The Control view's sliders as one z-space offset sum(alpha_i * d_i), (z_dim,) or None.
+    offset_changed = Signal(object)
+    # Pick a sample as morph endpoint: ("A" | "B", Focus).
+    endpoint_picked = Signal(str, object)
+
+    def __init__(self, device: str = "cpu", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.info: ModelInfo | None = None
+        self.focus: Focus | None = None
+        self.offset: torch.Tensor | None = None
+        self.offset_applies_to_grid = False
+        self._render = RenderThread()
+        self._render.worker.rendered.connect(self.rendered)
+        self._render.worker.failed.connect(self.failed)
+
+    def open_checkpoint(self, path: Path | str) -> ModelInfo:
+        """Load a checkpoint or run folder; raises CheckpointError with a user message."""
+        try:
+            renderer = Renderer.from_checkpoint(Path(path), self.device)
+        except CheckpointError:
+            raise
+        except (OSError, RuntimeError, ValueError) as e:
+            raise CheckpointError(f"cannot open {path}: {e}") from None
+        self.set_renderer(renderer)
+        return renderer.info
+
+    def set_renderer(self, renderer: Renderer) -> None:
+        """Switch model. Focus and offset are cleared when the latent space changes shape."""
+        old = self.info
+        self._render.worker.set_renderer(renderer)
+        self.info = renderer.info
+        if old is None or (old.z_dim, old.class_names) != (self.info.z_dim, self.info.class_names):
+            self.focus, self.offset = None, None
+        self.model_changed.emit(self.info)
+
+    def set_focus(self, focus: Focus | None) -> None:
+        self.focus = focus
+        self.focus_changed.emit(focus)
+
+    def set_offset(self, offset: torch.Tensor | None, applies_to_grid: bool = False) -> None:
+        self.offset = offset
+        self.offset_applies_to_grid = applies_to_grid
+        self.offset_changed.emit(offset)
+
+    def pick_endpoint(self, which: str, focus: Focus) -> None:
+        self.endpoint_picked.emit(which, focus)
+
+    def request(self, req: RenderRequest) -> int:
+        return self._render.worker.request(req)
+
+    def cancel(self, tag: str) -> None:
+        self._render.worker.cancel(tag)
+
+    def close(self) -> None:
+        self._render.close()
