@@ -14,12 +14,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from trainer.config import DATASETS, LOSSES, PRESETS, SIZES, ConfigError, RunConfig, apply_preset
+from trainer.distributed import from_env
 from trainer.events import (
     CheckpointSaved,
     Failed,
     Finished,
-    Paused,
-    Preview,
     Started,
     StepStats,
     TrainControl,
@@ -133,9 +132,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_sigint)
     bar = None
     code = 0
+    quiet = from_env().rank != 0  # under torchrun only rank 0 reports
     try:
         for ev in train(run_dir, cfg, control, resume=bool(args.resume),
                         total_steps=args.steps if args.resume else None):
+            if quiet and not isinstance(ev, Failed):
+                continue
             if isinstance(ev, Started):
                 print(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
                       f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
@@ -147,12 +149,8 @@ def run(args: argparse.Namespace) -> int:
                 bar.set_postfix_str(f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} "
                                     f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f} "
                                     f"{ev.images_per_s:.0f} img/s", refresh=False)
-            elif isinstance(ev, Preview) and bar is not None and ev.path:
-                pass
             elif isinstance(ev, CheckpointSaved) and bar is not None:
                 bar.set_description_str(f"ckpt @{ev.step}", refresh=False)
-            elif isinstance(ev, Paused):
-                pass
             elif isinstance(ev, Failed):
                 if bar:
                     bar.close()

@@ -12,16 +12,19 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from trainer import losses
 from trainer.config import RunConfig
+from trainer.distributed import DistInfo
 from trainer.models import build_critic, build_generator, ema_update, init_weights
 
 
 class GAN:
     def __init__(self, cfg: RunConfig, size: int, channels: int, n_classes: int,
-                 device: torch.device):
+                 device: torch.device, dist: DistInfo | None = None):
         self.cfg, self.device = cfg, device
+        self.dist = dist or DistInfo()
         self.size, self.channels = size, channels
         self.n_classes = n_classes if cfg.model.conditional else 0
         torch.manual_seed(cfg.train.seed)
@@ -30,11 +33,20 @@ class GAN:
         init_weights(self.G)
         init_weights(self.D)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        # The modules the step runs through: DDP wrappers under torchrun (gradients averaged
+        # across processes), the plain modules otherwise. State is always read from the plain ones.
+        self._G: nn.Module = self.G
+        self._D: nn.Module = self.D
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if device.type == "cuda" else None
+            self._G, self._D = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
         t = cfg.train
         fused = device.type == "cuda"
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=t.betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=t.betas, fused=fused)
-        self.rng = torch.Generator(device=device).manual_seed(t.seed)
+        self.rng = torch.Generator(device=device).manual_seed(self._rank_seed(0))
         self.step = 0
 
     # --- one generator step (n_critic critic steps first) -------------------------------------
@@ -49,31 +61,33 @@ class GAN:
             y = self._one_hot(labels)
             z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
             with torch.no_grad():
-                fake = self.G(z, y)
+                fake = self._G(z, y)
             if t.loss == "wgan-gp":
                 eps = torch.rand(bs, device=self.device, generator=self.rng)
-                loss, stats = losses.wgan_gp_critic_loss(self.D, real, fake, y, eps, t.gp_lambda)
+                loss, stats = losses.wgan_gp_critic_loss(self._D, real, fake, y, eps, t.gp_lambda)
             elif t.loss == "wgan-clip":
-                loss, stats = losses.wgan_critic_loss(self.D, real, fake, y)
+                loss, stats = losses.wgan_critic_loss(self._D, real, fake, y)
             else:
-                loss, stats = losses.bce_critic_loss(self.D, real, fake, y)
+                loss, stats = losses.bce_critic_loss(self._D, real, fake, y)
             self.opt_D.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_D.step()
             if t.loss == "wgan-clip":
                 losses.clip_weights(self.D, t.clip)
 
-        # Generator step: the critic's weights are constants here.
+        # Generator step: the critic's weights are constants here (so the plain critic, not its
+        # DDP wrapper, which would wait for critic gradients that never come).
         self.D.requires_grad_(False)
         z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
         y = self._random_classes(bs)
-        scores = self.D(self.G(z, y), y)
+        scores = self.D(self._G(z, y), y)
         g_loss = (losses.bce_generator_loss(scores) if t.loss == "bce"
                   else losses.wgan_generator_loss(scores))
         self.opt_G.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_G.step()
-        ema_update(self.G_ema, self.G, t.ema_decay)
+        # EMA warm-up: early on the average would be dominated by the random initial weights.
+        ema_update(self.G_ema, self.G, min(t.ema_decay, (1 + self.step) / (10 + self.step)))
         self.step += 1
         zero = torch.zeros((), device=self.device)
         return {"critic_loss": stats["critic_loss"], "gen_loss": g_loss.detach(),
@@ -107,10 +121,16 @@ class GAN:
         self.opt_D.load_state_dict(d["opt_D"])
         rng = d["rng"]
         torch.set_rng_state(rng["torch"].cpu())
-        self.rng.set_state(rng["loop"].cpu() if self.device.type == "cpu" else rng["loop"])
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
         self.step = int(d["step"])
+        if self.dist.rank == 0:
+            self.rng.set_state(rng["loop"].cpu() if self.device.type == "cpu" else rng["loop"])
+        else:  # only rank 0's stream is saved; other ranks start a fresh, distinct one
+            self.rng.manual_seed(self._rank_seed(self.step))
+        if "cuda" in rng and torch.cuda.is_available() and not self.dist.enabled:
+            torch.cuda.set_rng_state_all(rng["cuda"])
+
+    def _rank_seed(self, step: int) -> int:
+        return self.cfg.train.seed + 1_000_003 * self.dist.rank + step
 
     def ema_state_cpu(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().to("cpu", copy=True) for k, v in self.G_ema.state_dict().items()}

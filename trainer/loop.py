@@ -15,6 +15,7 @@ Run folder layout::
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from PIL import Image
 from trainer.checkpoint import CheckpointError, config_of, load_raw, save_checkpoint
 from trainer.config import ConfigError, RunConfig
 from trainer.data import DataError, load_dataset
+from trainer.distributed import DistInfo, any_rank, from_env, init, shutdown
 from trainer.events import (
     CheckpointSaved,
     Event,
@@ -57,13 +59,16 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
 
     ``total_steps`` overrides the config's step count (e.g. to train a resumed run further).
     ``data`` may pass an already loaded dataset (tests, benchmarks).
+    Under ``torchrun`` every process runs this; only rank 0 writes the run folder.
     """
     run_dir = Path(run_dir)
     control = control or TrainControl()
+    dist = from_env()
     try:
-        gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data)
+        gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist)
     except (RunError, DataError, CheckpointError, ConfigError, RuntimeError) as e:
         yield Failed(0, str(e))
+        shutdown(dist)
         return
     total = total_steps or cfg.train.steps
     yield Started(run_dir, cfg, start_step, total, str(gan.device), list(data.class_names),
@@ -74,6 +79,10 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         yield Failed(gan.step, f"out of GPU memory at batch size {cfg.train.batch_size}, "
                      f"image size {cfg.data.size}, width {cfg.model.width}: lower the batch size "
                      "or the image size (or width) and resume")
+    finally:
+        if hasattr(data, "close"):
+            data.close()
+        shutdown(dist)
 
 
 def _summary(data) -> str:
@@ -83,7 +92,7 @@ def _summary(data) -> str:
     return s
 
 
-def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data):
+def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data, dist: DistInfo):
     ckpt_path = run_dir / "checkpoint.pt"
     state = None
     if resume:
@@ -98,10 +107,11 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data):
             raise RunError("no config given")
         if ckpt_path.exists():
             raise RunError(f"{run_dir} already holds a run; resume it or choose another folder")
-    problem = check_writable_dir(run_dir)
-    if problem:
-        raise RunError(problem)
-    device = resolve_device(cfg.train.device)
+    if dist.is_main:
+        problem = check_writable_dir(run_dir)
+        if problem:
+            raise RunError(problem)
+    device = init(dist, resolve_device(cfg.train.device))
     if data is None:
         data = load_dataset(cfg.data, device)
     if cfg.model.conditional and not data.class_names:
@@ -111,7 +121,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data):
     if cfg.data.size != data.size:
         raise RunError(f"dataset images are {data.size}px but the config asks for "
                        f"{cfg.data.size}px")
-    gan = GAN(cfg, data.size, data.channels, n_classes, device)
+    gan = GAN(cfg, data.size, data.channels, n_classes, device, dist)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if state is not None:
@@ -119,8 +129,9 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data):
             gan.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as e:
             raise RunError(f"{ckpt_path} does not match its config: {str(e)[:200]}") from None
-        _truncate_log(run_dir / "log.jsonl", gan.step)
-    else:
+        if dist.is_main:
+            _truncate_log(run_dir / "log.jsonl", gan.step)
+    elif dist.is_main:
         (run_dir / "previews").mkdir(exist_ok=True)
         (run_dir / "snapshots").mkdir(exist_ok=True)
         cfg.save(run_dir / "config.json")
@@ -131,17 +142,20 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data):
 def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
          total: int) -> Iterator[Event]:
     t = cfg.train
+    main = gan.dist.is_main
     fixed_z, fixed_y = _fixed_noise(cfg, gan)
     buf: list[dict[str, torch.Tensor]] = []
     first = gan.step + 1
     last_good: int | None = gan.step if gan.step else None
-    log = open(run_dir / "log.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - held for the run
+    # Other ranks log nowhere: their loss values only feed their own (silent) events.
+    log_path = run_dir / "log.jsonl" if main else Path(os.devnull)
+    log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - held for the run
     t0 = time.perf_counter()
     try:
-        if gan.step == 0:
+        if gan.step == 0 and main:
             yield _preview(gan, fixed_z, fixed_y, run_dir, data)
         while gan.step < total:
-            if control.stop_requested:
+            if any_rank(control.stop_requested, gan.dist, gan.device):
                 break
             if control.paused:
                 if buf:
@@ -166,21 +180,25 @@ def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
                     return
                 yield ev
                 buf, first, t0 = [], step + 1, time.perf_counter()
-            if step % t.preview_every == 0 or step == total:
+            if main and (step % t.preview_every == 0 or step == total):
                 yield _preview(gan, fixed_z, fixed_y, run_dir, data)
             if step % t.checkpoint_every == 0 and step != total:
-                yield _save(gan, cfg, data, run_dir, snapshot=True)
                 last_good = step
-                t0 = time.perf_counter()
+                if main:
+                    yield _save(gan, cfg, data, run_dir, snapshot=True)
+                    t0 = time.perf_counter()
         if buf:
             ev = _flush(buf, first, t0, t, log)
             if ev is None:
                 yield _nan_failure(gan, run_dir, last_good)
                 return
             yield ev
-        saved = _save(gan, cfg, data, run_dir, snapshot=gan.step == total)
-        yield saved
-        yield Finished(gan.step, "completed" if gan.step >= total else "stopped", saved.path)
+        path = None
+        if main:
+            saved = _save(gan, cfg, data, run_dir, snapshot=gan.step == total)
+            yield saved
+            path = saved.path
+        yield Finished(gan.step, "completed" if gan.step >= total else "stopped", path)
     finally:
         log.close()
 
@@ -249,7 +267,8 @@ def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
     ckpt = run_dir / "checkpoint.pt"
     if last_good is not None and ckpt.is_file():
         gan.load_state_dict(load_raw(ckpt))
-        _truncate_log(run_dir / "log.jsonl", gan.step)
+        if gan.dist.is_main:
+            _truncate_log(run_dir / "log.jsonl", gan.step)
         return Failed(bad, f"a loss became NaN/inf near step {bad}: training stopped and the run "
                       f"was rolled back to its checkpoint of step {gan.step} ({ckpt}). Lower the "
                       "learning rate (or use WGAN-GP) before resuming.")

@@ -129,6 +129,12 @@ class StreamingData:
             self._it = self._forever(n, generator)
         return next(self._it)
 
+    def close(self) -> None:
+        """Shut the loader's worker processes down now (else it happens at a random later GC)."""
+        if self._it is not None:
+            self._it.close()
+            self._it = None
+
     def _forever(self, n: int, generator: torch.Generator) -> Iterator:
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
         g = torch.Generator().manual_seed(seed)
