@@ -96,3 +96,36 @@ def interpolate_frames(a: torch.Tensor, b: torch.Tensor, frames: int, spherical:
     if ping_pong and frames > 2:
         pts = torch.cat([pts, pts.flip(0)[1:-1]])
     return pts
+
+
+def seed_label(seed: int, n_classes: int) -> int:
+    """A class index drawn from ``seed`` alone, so a "random classes" sample is reproducible
+    from its own seed. The seed is salted so the draw is independent of ``seed_z(seed)``."""
+    g = torch.Generator().manual_seed((int(seed) ^ 0x5EED_C1A5) & 0xFFFF_FFFF_FFFF)
+    return int(torch.randint(n_classes, (1,), generator=g).item())
+
+
+def random_labels(seed: int, n: int, n_classes: int) -> torch.Tensor:
+    """(n,) long: the class of grid sample i is ``seed_label(seed + i)``, like its z."""
+    return torch.tensor([seed_label(seed + i, n_classes) for i in range(n)], dtype=torch.long)
+
+
+def per_class_latents(seed: int, cols: int, z_dim: int,
+                      n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One row per class with the same z in each column, so only the class changes down a column.
+
+    Returns z (n_classes * cols, z_dim) and one-hot y (n_classes * cols, n_classes), row-major:
+    sample r * cols + c has z = seed_z(seed + c) and class r.
+    """
+    z = grid_z(seed, cols, z_dim).repeat(n_classes, 1)
+    labels = torch.arange(n_classes).repeat_interleave(cols)
+    return z, one_hot(labels, n_classes)
+
+
+def class_mix(ya: torch.Tensor, yb: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    """Class vectors (n_classes,) mixed linearly, (T, n_classes) for a (T,) ``t``.
+
+    Always linear: the mix of two one-hot vectors then sums to 1 at every t (a slerp of the
+    orthogonal one-hots would overshoot to a norm-1 vector summing to sqrt(2) midway).
+    """
+    return lerp(ya, yb, t)

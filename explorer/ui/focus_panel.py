@@ -1,0 +1,127 @@
+"""FocusPanel: the focused sample large, with "Use as morph A/B" and "Copy seed".
+
+It follows ``session.focus`` (set by clicking a grid tile) and renders it under the tag "focus"
+with the Control view's z offset added when there is one, so the large view shows what the
+sliders make of the sample.
+"""
+
+from __future__ import annotations
+
+import torch
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.render import ModelInfo
+from explorer.ui.image_grid import ImageGrid
+from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.session import Focus, ModelSession
+
+
+def describe_focus(focus: Focus, info: ModelInfo | None) -> str:
+    parts = [f"seed {focus.seed}" if focus.seed is not None else "picked sample"]
+    if focus.y is not None and info is not None and info.conditional:
+        k = int(focus.y.argmax())
+        mixed = float(focus.y.max()) < 0.999
+        parts.append(("mostly " if mixed else "") + info.class_names[k])
+    return " · ".join(parts)
+
+
+class FocusPanel(QWidget):
+    seed_copied = Signal(int)
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._stamp = -1
+        self.view = ImageGrid(gap=0, clickable=False)
+        self.view.setFixedSize(256, 256)
+        self.title = QLabel("Focused sample")
+        self.title.setStyleSheet("font-weight: bold")
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.use_a = QPushButton("Use as morph A")
+        self.use_b = QPushButton("Use as morph B")
+        self.copy_seed = QPushButton("Copy seed")
+        self.use_a.setToolTip("Send this sample to the Morph view as its start")
+        self.use_b.setToolTip("Send this sample to the Morph view as its end")
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.view)
+        lay.addWidget(self.caption)
+        row = QHBoxLayout()
+        row.addWidget(self.use_a)
+        row.addWidget(self.use_b)
+        lay.addLayout(row)
+        lay.addWidget(self.copy_seed)
+        lay.addStretch(1)
+
+        self.use_a.clicked.connect(lambda: self.pick("A"))
+        self.use_b.clicked.connect(lambda: self.pick("B"))
+        self.copy_seed.clicked.connect(self.copy)
+        session.focus_changed.connect(self._on_focus_changed)
+        session.offset_changed.connect(self._on_offset_changed)
+        session.rendered.connect(self._on_rendered)
+        session.model_changed.connect(self._on_model_changed)
+        self._on_focus_changed(session.focus)
+
+    def pick(self, which: str) -> None:
+        """Send the focus to the Morph view. With a slider offset the endpoint is the edited
+        sample, what the user sees here; it then no longer comes from its seed alone."""
+        focus = self.session.focus
+        if focus is None:
+            return
+        offset = self.session.offset
+        if offset is not None:
+            focus = Focus(focus.z + offset, focus.y, None)
+        self.session.pick_endpoint(which, focus)
+
+    def copy(self) -> None:
+        focus = self.session.focus
+        if focus is None or focus.seed is None:
+            return
+        QApplication.clipboard().setText(str(focus.seed))
+        self.seed_copied.emit(focus.seed)
+
+    def _request(self) -> None:
+        focus, info = self.session.focus, self.session.info
+        if focus is None or info is None:
+            return
+        z = focus.z
+        if self.session.offset is not None:
+            z = z + self.session.offset
+        y = None if focus.y is None else focus.y[None]
+        self._stamp = self.session.request(RenderRequest("focus", z[None].float(), y))
+
+    def _on_focus_changed(self, focus: Focus | None) -> None:
+        has = focus is not None
+        for b in (self.use_a, self.use_b):
+            b.setEnabled(has)
+        self.copy_seed.setEnabled(has and focus.seed is not None)
+        if focus is None:
+            no_model = self.session.info is None or not self.isEnabled()
+            self.view.set_message("" if no_model else "Click a sample to focus it")
+            self.caption.setText("")
+            return
+        self.caption.setText(describe_focus(focus, self.session.info))
+        self._request()
+
+    def _on_offset_changed(self, offset: torch.Tensor | None) -> None:
+        self._request()
+
+    def _on_model_changed(self, info: ModelInfo | None) -> None:
+        # The session drops the focus when the latent space changes shape (without a signal).
+        self.setEnabled(info is not None)
+        self._on_focus_changed(self.session.focus if info is not None else None)
+
+    def _on_rendered(self, result: RenderResult) -> None:
+        if result.tag == "focus" and result.stamp == self._stamp:
+            self.view.set_images(result.images)
