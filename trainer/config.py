@@ -86,6 +86,9 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.9)
     n_critic: int = 2
     gp_lambda: float = 10.0
+    # "explicit": the critic's input gradient written out as forward ops (no double backward);
+    # "autograd": the reference double-backward penalty. Same values to ~1e-10 in float64.
+    gp_impl: str = "explicit"
     clip: float = 0.01  # weight clipping bound for wgan-clip
     ema_decay: float = 0.999
     log_every: int = 10  # read losses back from the device every N steps (one host sync)
@@ -110,6 +113,8 @@ class TrainConfig:
                "an integer in [1, 100]", self.n_critic)
         _check(_is_num(self.gp_lambda) and 0 <= self.gp_lambda <= 1000, "gp_lambda",
                "a number in [0, 1000]", self.gp_lambda)
+        _check(self.gp_impl in ("explicit", "autograd"), "gp_impl", "'explicit' or 'autograd'",
+               self.gp_impl)
         _check(_is_num(self.clip) and 0 < self.clip <= 10, "clip", "a number in (0, 10]", self.clip)
         _check(_is_num(self.ema_decay) and 0 <= self.ema_decay < 1, "ema_decay",
                "a number in [0, 1)", self.ema_decay)

@@ -3,7 +3,7 @@
 The reference penalty (``losses.gradient_penalty``) asks autograd for grad_x C(x_hat) with
 ``create_graph=True`` and then back-propagates through that backward graph: a double backward,
 whose cost is dominated by the second derivative of the first convolution (DESIGN.md §6). Here
-the critic's backward pass is written as ordinary tensor ops: LeakyReLU -> its 0/1 slope mask,
+the critic's backward pass is written as ordinary tensor ops: LeakyReLU -> a map of its slopes,
 InstanceNorm(affine) -> the closed-form normalisation backward, Conv2d -> conv_transpose2d with
 the same weight. The penalty is then a plain differentiable function of the critic weights, so
 the critic loss needs one first-order backward, and the whole step is a graph that torch.compile
@@ -63,7 +63,7 @@ def _forward(net: nn.Sequential, h: torch.Tensor) -> tuple[torch.Tensor, list]:
     """Run the critic functionally (no in-place ops), keeping what its backward needs.
 
     Returns the score map (N, 1, 1, 1) and a tape with one entry per layer: for a conv its input
-    spatial size, for a norm (x_hat, rstd), for a LeakyReLU its pre-activation sign mask.
+    spatial size, for a norm (x_hat, rstd), for a LeakyReLU its slope map.
     """
     tape: list = []
     for m in net:
@@ -81,9 +81,11 @@ def _forward(net: nn.Sequential, h: torch.Tensor) -> tuple[torch.Tensor, list]:
             if m.affine:
                 h = h * m.weight[:, None, None] + m.bias[:, None, None]
         else:  # LeakyReLU
-            pos = h > 0
-            tape.append(pos)
-            h = torch.where(pos, h, h * m.negative_slope)
+            # Its derivative as a (N, c, h, w) map of 1 / negative_slope; a multiply in the
+            # backward walk is much cheaper on CPU than torch.where, and it needs no grad.
+            ns = m.negative_slope
+            tape.append((h > 0).to(h.dtype).mul_(1 - ns).add_(ns))
+            h = F.leaky_relu(h, ns)
     return h, tape
 
 
@@ -111,7 +113,7 @@ def _input_grad(net: nn.Sequential, tape: list, g: torch.Tensor, n_image_channel
             g = rstd * (gx - gx.mean(dim=(2, 3), keepdim=True)
                         - x_hat * (gx * x_hat).mean(dim=(2, 3), keepdim=True))
         else:  # LeakyReLU: slope 1 where the pre-activation was positive, negative_slope elsewhere
-            g = torch.where(saved[start:], g, g * m.negative_slope)
+            g = g * saved[start:]
     return g
 
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer import losses
+from trainer import fastgp, losses
 from trainer.config import RunConfig
 from trainer.distributed import DistInfo
 from trainer.models import build_critic, build_generator, ema_update, init_weights
@@ -46,6 +46,11 @@ class GAN:
         fused = device.type == "cuda"
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=t.betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=t.betas, fused=fused)
+        # The explicit penalty (first-order only) where the critic supports it; autograd's double
+        # backward for the MLP critic and under DDP (whose gradient averaging it would bypass).
+        self._gp_loss = (fastgp.wgan_gp_critic_loss_explicit
+                         if t.gp_impl == "explicit" and fastgp.supports(self._D)
+                         else losses.wgan_gp_critic_loss)
         self.rng = torch.Generator(device=device).manual_seed(self._rank_seed(0))
         self.step = 0
 
@@ -64,7 +69,7 @@ class GAN:
                 fake = self._G(z, y)
             if t.loss == "wgan-gp":
                 eps = torch.rand(bs, device=self.device, generator=self.rng)
-                loss, stats = losses.wgan_gp_critic_loss(self._D, real, fake, y, eps, t.gp_lambda)
+                loss, stats = self._gp_loss(self._D, real, fake, y, eps, t.gp_lambda)
             elif t.loss == "wgan-clip":
                 loss, stats = losses.wgan_critic_loss(self._D, real, fake, y)
             else:

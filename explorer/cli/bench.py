@@ -1,0 +1,119 @@
+"""``python main.py bench``: training throughput and rendering latency, as JSON and a table.
+
+    python main.py bench                        all configs, short CPU defaults
+    python main.py bench --config 128px --device cuda --steps 20 --compile default
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from trainer.fileio import atomic_write_text
+
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--config", choices=("32px", "64px", "128px", "all"), default="all",
+                   help="named config: 128px = the reference model (z 200, width 64, batch 128, "
+                   "n_critic 5), 64px the same at 64 px, 32px the cpu-fast preset")
+    p.add_argument("--steps", type=int, default=None,
+                   help="timed generator steps per loop (default 2 on CPU, 20 on a GPU)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="batch size (default: the preset's; on CPU 32/8/4 for 32/64/128px)")
+    p.add_argument("--size", type=int, default=None, help="override the image size (tests)")
+    p.add_argument("--width", type=int, default=None, help="override the model width (tests)")
+    p.add_argument("--compile", choices=COMPILE_MODES, default="off",
+                   help="CUDA only: torch.compile the explicit-GP critic loss (reduce-overhead "
+                   "adds CUDA graphs); falls back to eager if compiling fails")
+    p.add_argument("--channels-last", action="store_true", help="CUDA only: channels-last models")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice; 1 is steadier on a busy "
+                   "machine)")
+    p.add_argument("--no-accuracy", action="store_true",
+                   help="skip the fp32-vs-fp64 gradient check of the two GP implementations")
+    p.add_argument("--out", type=Path, default=Path("bench.json"), help="JSON output path")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from explorer.core.bench import CONFIGS, run_bench
+    from trainer.gan import resolve_device
+
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for name in ("steps", "warmup", "batch", "size", "width", "threads"):
+        v = getattr(args, name)
+        if v is not None and v < (0 if name == "warmup" else 1):
+            print(f"error: --{name} must be positive", file=sys.stderr)
+            return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    steps = args.steps or (2 if device.type == "cpu" else 20)
+    names = list(CONFIGS) if args.config == "all" else [args.config]
+    if args.compile != "off" and device.type != "cuda":
+        print("note: --compile is used on CUDA only; running eager", file=sys.stderr)
+    try:
+        result = run_bench(names, device, steps, args.warmup, args.batch, args.size, args.width,
+                           args.compile, args.channels_last,
+                           render_repeats=3 if device.type == "cpu" else 20,
+                           accuracy=not args.no_accuracy,
+                           progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True))
+    except torch.OutOfMemoryError:
+        print("error: out of GPU memory; lower --batch or pick a smaller --config",
+              file=sys.stderr)
+        return 1
+    except ValueError as e:  # e.g. a config override out of range
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    except OSError as e:
+        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(format_table(result))
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+def format_table(result: dict[str, Any]) -> str:
+    s = result["system"]
+    lines = [f"device {s['device']} ({s.get('gpu') or s['cpu']}), torch {s['torch']}, "
+             f"python {s['python']}, {s['torch_threads']} threads"]
+    head = (f"{'config':<7} {'loop':<14} {'batch':>5} {'ms/step':>9} {'cpu ms':>9} "
+            f"{'steps/s':>8} {'img/s':>8} {'peak MiB':>9} {'vs ref':>7}")
+    lines += ["", "training (per generator step; img/s = real images through the critic; cpu ms = "
+              "process CPU time)", head,
+              "-" * len(head)]
+    for name, c in result["configs"].items():
+        for loop, r in c["train"].items():
+            ratio = r.get("speedup_vs_reference")
+            lines.append(f"{name:<7} {loop:<14} {c['model']['batch_size']:>5} "
+                         f"{r['ms_per_gen_step']:>9.1f} {r['process_cpu_ms_per_gen_step']:>9.1f} "
+                         f"{r['gen_steps_per_s']:>8.2f} "
+                         f"{r['real_images_per_s']:>8.1f} {r['peak_memory_mib']:>9.0f} "
+                         f"{'' if ratio is None else f'{ratio:.2f}x':>7}")
+    head = (f"{'config':<7} {'1 img ms':>9} {'64 img ms':>10} {'slider ms':>10} "
+            f"{'GIF60 ms':>9} {'GP err autograd':>16} {'GP err explicit':>16}")
+    lines += ["", "rendering (median) and fp32 critic-gradient error vs fp64", head,
+              "-" * len(head)]
+    for name, c in result["configs"].items():
+        r, e = c["render"], c.get("gp_grad_rel_error_vs_fp64", {})
+        lines.append(f"{name:<7} {r['render_1_ms']:>9.2f} {r['render_64_ms']:>10.1f} "
+                     f"{r['slider_ms']:>10.2f} {r['gif_60_frames_ms']:>9.0f} "
+                     f"{_sci(e.get('autograd_fp32')):>16} {_sci(e.get('explicit_fp32')):>16}")
+    return "\n".join(lines)
+
+
+def _sci(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1e}"

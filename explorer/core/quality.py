@@ -1,0 +1,199 @@
+"""Sample quality, measured (DESIGN.md §6): Fréchet distance, class accuracy, coverage.
+
+Figures are taken in the feature space of the run's eval classifier (eval_classifier.py): the
+Fréchet distance between real and generated images, the class accuracy of conditional samples at
+their requested class, and the per-class coverage of the predictions (a mode-collapse check),
+for G_ema and G, and for every snapshot of a run. Qt-free; ``explorer/cli/eval.py`` prints and
+writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from explorer.core.eval_classifier import (
+    EvalClassifier,
+    as_float,
+    classifier_for_run,
+    split_indices,
+)
+from trainer.checkpoint import CheckpointError, config_of, find_checkpoint, load_generator, load_raw
+from trainer.data import DataError, ImageData, load_dataset
+
+Progress = Callable[[str], None]
+
+
+class QualityError(Exception):
+    """Quality cannot be measured; the message is for the user."""
+
+
+@dataclass
+class RealSet:
+    """Real images to compare against: held-out images first (the classifier never saw them)."""
+
+    labels: torch.Tensor | None  # (N,) class indices
+    features: np.ndarray  # (N, 128) eval-classifier features
+    baseline_features: np.ndarray  # (N, 128) of other real images: the FD noise floor at this N
+    class_share: torch.Tensor | None  # (K,) class frequencies of the whole dataset
+
+
+def frechet_distance_stats(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray,
+                           s2: np.ndarray) -> float:
+    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2), via symmetric eigen-solves.
+
+    The symmetric form has the same trace as tr((S1 S2)^1/2) and stays real for singular S.
+    """
+    w, v = np.linalg.eigh(s1)
+    r1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # S1^1/2
+    m = r1 @ s2 @ r1
+    tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum()
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+
+
+def frechet_distance(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, D) and (M, D)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return frechet_distance_stats(a.mean(0), np.cov(a, rowvar=False), b.mean(0),
+                                  np.cov(b, rowvar=False))
+
+
+def class_report(pred: torch.Tensor, n_classes: int, real_share: torch.Tensor,
+                 requested: torch.Tensor | None, min_share: float = 0.2) -> dict[str, Any]:
+    """Coverage and (for conditional samples) accuracy at the requested class.
+
+    A class is covered when it gets at least ``min_share`` of its real-data share of the
+    predictions (0.2: a class the real data has 20% of must get >= 4%).
+    """
+    share = torch.bincount(pred, minlength=n_classes).float() / max(len(pred), 1)
+    covered = share >= min_share * real_share
+    out: dict[str, Any] = {"predicted_share": share.tolist(),
+                           "coverage": float(covered.float().mean()),
+                           "coverage_rule": f">= {min_share} x the class's real share"}
+    if requested is not None:
+        hit = (pred == requested).float()
+        per = [float(hit[requested == c].mean()) if (requested == c).any() else None
+               for c in range(n_classes)]
+        out |= {"accuracy": float(hit.mean()), "per_class_accuracy": per,
+                "classes_with_accuracy_ge_0.5": sum(1 for p in per if p is not None and p >= 0.5)}
+    return out
+
+
+def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> RealSet:
+    train_idx, held_idx = split_indices(len(data), seed)
+    order = torch.cat([held_idx, train_idx])  # held-out first, then training images
+    idx, other = order[:n], order.flip(0)[:n]  # the baseline comes from the other end
+    dev = data.images.device
+    feats, _ = clf.run(as_float(data.images[idx.to(dev)]))
+    base, _ = clf.run(as_float(data.images[other.to(dev)]))
+    labels = share = None
+    if data.labels is not None and data.class_names:
+        labels = data.labels.cpu()[idx]
+        share = torch.bincount(data.labels.cpu(), minlength=data.n_classes).float() / len(data)
+    return RealSet(labels, feats.numpy(), base.numpy(), share)
+
+
+@torch.inference_mode()
+def evaluate_generator(G: nn.Module, clf: EvalClassifier, real: RealSet, z_dim: int,
+                       conditional: bool, seed: int = 0, batch: int = 256) -> dict[str, Any]:
+    """FD, and for class data coverage (+ accuracy at the requested class if conditional).
+
+    Conditional samples ask for the real set's labels, so both sides have the same class mix.
+    """
+    n = len(real.features)
+    dev = next(G.parameters()).device
+    z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    y = None
+    if conditional:
+        if real.labels is None or real.class_share is None:
+            raise QualityError("a conditional model needs class labels in its data")
+        y = torch.nn.functional.one_hot(real.labels, len(real.class_share)).float()
+    feats, outs = [], []
+    for i in range(0, n, batch):
+        x = G(z[i:i + batch].to(dev), None if y is None else y[i:i + batch].to(dev))
+        f, o = clf.run(x)  # (b, C, H, W) in [-1, 1] -> (b, 128), (b, n_out)
+        feats.append(f)
+        outs.append(o)
+    out: dict[str, Any] = {"fd": frechet_distance(real.features, torch.cat(feats).numpy())}
+    if clf.kind == "classes" and real.class_share is not None:
+        pred = torch.cat(outs).argmax(1)
+        out |= class_report(pred, len(real.class_share), real.class_share,
+                            real.labels if conditional else None)
+    return out
+
+
+def resolve_run(path: Path) -> tuple[Path, Path]:
+    """(checkpoint file, run folder) for a checkpoint, a snapshot or a run folder."""
+    path = Path(path)
+    if path.is_dir():
+        ckpt = find_checkpoint(path)
+        if ckpt is None:
+            raise QualityError(f"{path} holds no checkpoint (checkpoint.pt or snapshots/)")
+        return ckpt, path
+    run_dir = path.parent.parent if path.parent.name == "snapshots" else path.parent
+    return path, run_dir
+
+
+def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = "cpu",
+                        classifier_steps: int = 500, retrain: bool = False,
+                        over_steps: bool = False, seed: int = 0,
+                        progress: Progress = lambda s: None) -> dict[str, Any]:
+    """All quality figures of a checkpoint (and optionally of every snapshot of its run)."""
+    ckpt, run_dir = resolve_run(path)
+    d = load_raw(ckpt)  # CheckpointError for a missing, damaged or unsafe file
+    cfg = config_of(d, ckpt.name)
+    progress(f"loading the real data ({cfg.data.dataset}, {cfg.data.size}px)")
+    try:
+        data = load_dataset(cfg.data, "cpu")
+    except DataError as e:
+        raise QualityError(f"cannot load the run's real data: {e}") from None
+    if not isinstance(data, ImageData):
+        raise QualityError("eval needs a dataset that fits in memory; this one streams from disk")
+    clf, note = classifier_for_run(run_dir, cfg.data, data, classifier_steps, device, retrain,
+                                   progress)
+    n = max(2, min(n, len(data)))
+    real = real_set(data, clf, n, seed)
+    cond = bool(cfg.model.conditional and d["class_names"])
+    result: dict[str, Any] = {
+        "checkpoint": str(ckpt), "step": int(d["step"]), "kind": d.get("kind"), "n": n,
+        "conditional": cond, "class_names": list(data.class_names),
+        "classifier": {"kind": clf.kind, "held_out": clf.held_out, "cache": note,
+                       "feature_dim": int(real.features.shape[1])},
+        "fd_real_vs_real": frechet_distance(real.features, real.baseline_features),
+        "models": {}}
+    if clf.kind == "random-features":
+        result["classifier"]["warning"] = ("the data has neither classes nor attributes: "
+                                           "features come from a fixed random CNN")
+    for name, use_ema in (("G_ema", True), ("G", False)):
+        if name == "G" and "G" not in d:
+            continue  # snapshots hold G_ema only
+        progress(f"evaluating {name} on {n} samples")
+        G = load_generator(ckpt, device, use_ema=use_ema).generator
+        result["models"][name] = evaluate_generator(G, clf, real, cfg.model.z_dim, cond, seed)
+    if over_steps:
+        result["over_steps"] = _over_steps(run_dir, clf, real, cfg.model.z_dim, cond, device,
+                                           seed, progress)
+    return result
+
+
+def _over_steps(run_dir: Path, clf: EvalClassifier, real: RealSet, z_dim: int, cond: bool,
+                device: str | torch.device, seed: int, progress: Progress) -> list[dict[str, Any]]:
+    """G_ema figures of every snapshot in run_dir/snapshots, in step order."""
+    rows = []
+    for snap in sorted((run_dir / "snapshots").glob("step_*.pt")):
+        try:
+            model = load_generator(snap, device)
+        except CheckpointError as e:  # e.g. a snapshot being written right now: skip it
+            rows.append({"snapshot": snap.name, "error": str(e)})
+            continue
+        progress(f"snapshot {snap.name}")
+        r = evaluate_generator(model.generator, clf, real, z_dim, cond, seed)
+        rows.append({"step": model.step, "snapshot": snap.name, "fd": r["fd"],
+                     **{k: r[k] for k in ("accuracy", "coverage") if k in r}})
+    return rows

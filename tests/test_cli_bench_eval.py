@@ -1,0 +1,65 @@
+"""``main.py eval`` and ``main.py bench`` end to end on tiny models (no timing assertions)."""
+
+import json
+
+import pytest
+import torch
+
+from main import main
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny convs on a shared 2-core box run far faster on one thread than two (no spin-waits)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_eval_writes_valid_json_and_reuses_its_classifier(trained_run, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    args = ["eval", "--checkpoint", str(trained_run), "--n", "16", "--classifier-steps", "3",
+            "--device", "cpu", "--out", str(out)]
+    assert main([*args, "--over-steps"]) == 0
+    r = json.loads(out.read_text())
+    assert r["conditional"] and r["classifier"]["kind"] == "classes"
+    assert 0 <= r["classifier"]["held_out"]["value"] <= 1
+    assert set(r["models"]) == {"G_ema", "G"}  # the full checkpoint holds G too
+    for m in r["models"].values():
+        assert m["fd"] >= -1e-6 and 0 <= m["accuracy"] <= 1 and 0 <= m["coverage"] <= 1
+        assert len(m["per_class_accuracy"]) == len(r["class_names"])
+    assert [row["step"] for row in r["over_steps"]] == [4, 6]
+    assert (trained_run / "eval_classifier.pt").is_file()
+    assert "FD" in capsys.readouterr().out
+
+    snap = trained_run / "snapshots" / "step_0000004.pt"
+    assert main(["eval", "--checkpoint", str(snap), "--n", "8", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert "loaded" in r["classifier"]["cache"] and set(r["models"]) == {"G_ema"}
+
+
+def test_eval_reports_a_bad_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "checkpoint.pt"
+    bad.write_bytes(b"garbage")
+    assert main(["eval", "--checkpoint", str(bad), "--out", str(tmp_path / "e.json")]) == 1
+    assert "error" in capsys.readouterr().err
+
+
+def test_bench_tiny_config_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--config", "32px", "--steps", "1", "--size", "8", "--width", "4",
+                 "--batch", "4", "--device", "cpu", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert {"torch", "python", "cpu", "device"} <= set(r["system"])
+    c = r["configs"]["32px"]
+    assert c["model"]["size"] == 8 and c["model"]["batch_size"] == 4
+    assert set(c["train"]) == {"ours_autograd", "ours_explicit", "reference"}
+    for loop in c["train"].values():
+        assert {"ms_per_gen_step", "gen_steps_per_s", "real_images_per_s",
+                "peak_memory_mib"} <= set(loop)
+    assert "speedup_vs_reference" in c["train"]["ours_explicit"]
+    assert {"render_1_ms", "render_64_ms", "slider_ms", "gif_60_frames_ms"} <= set(c["render"])
+    assert set(c["gp_grad_rel_error_vs_fp64"]) == {"autograd_fp32", "explicit_fp32"}
+    assert "ours_explicit" in capsys.readouterr().out

@@ -1,0 +1,96 @@
+"""Quality metrics: Fréchet distance, class coverage, and the cached eval classifier."""
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core import eval_classifier as ec
+from explorer.core.quality import class_report, frechet_distance, frechet_distance_stats
+from trainer.config import DataConfig
+from trainer.data import ImageData
+from trainer.data.shapes import make_shapes
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny convs on a shared 2-core box run far faster on one thread than two (no spin-waits)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_frechet_distance_of_identical_sets_is_zero():
+    a = np.random.default_rng(0).normal(size=(500, 6))
+    assert abs(frechet_distance(a, a)) < 1e-8
+
+
+def test_frechet_distance_of_shifted_gaussians_matches_analytic_value():
+    rng = np.random.default_rng(1)
+    mu, s1, s2 = np.array([1.0, -2.0, 0.5]), np.array([1.0, 0.5, 2.0]), np.array([1.5, 0.5, 1.0])
+    # Closed form for diagonal covariances: |mu1 - mu2|^2 + sum (sigma1 - sigma2)^2.
+    analytic = (mu**2).sum() + ((s1 - s2) ** 2).sum()
+    exact = frechet_distance_stats(np.zeros(3), np.diag(s1**2), mu, np.diag(s2**2))
+    assert exact == pytest.approx(analytic, abs=1e-9)
+    a = rng.normal(size=(200_000, 3)) * s1
+    b = rng.normal(size=(200_000, 3)) * s2 + mu
+    assert frechet_distance(a, b) == pytest.approx(analytic, rel=0.02)
+
+
+def test_frechet_distance_is_rotation_invariant_for_full_covariances():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(3000, 4)) @ rng.normal(size=(4, 4))
+    b = rng.normal(size=(3000, 4)) @ rng.normal(size=(4, 4)) + 0.3
+    q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    assert frechet_distance(a @ q, b @ q) == pytest.approx(frechet_distance(a, b), rel=1e-6)
+
+
+def test_class_report_flags_mode_collapse():
+    real_share = torch.full((4,), 0.25)
+    requested = torch.arange(100) % 4
+    collapsed = class_report(torch.zeros(100, dtype=torch.long), 4, real_share, requested)
+    assert collapsed["coverage"] == 0.25 and collapsed["accuracy"] == 0.25
+    assert collapsed["per_class_accuracy"] == [1.0, 0.0, 0.0, 0.0]
+    perfect = class_report(requested, 4, real_share, requested)
+    assert perfect["coverage"] == 1.0 and perfect["accuracy"] == 1.0
+
+
+@pytest.fixture
+def shapes8():
+    return DataConfig(size=8, n_images=64), make_shapes(64, 8)
+
+
+def test_classifier_is_cached_and_not_retrained(tmp_path, shapes8, monkeypatch):
+    cfg, data = shapes8
+    clf, note = ec.classifier_for_run(tmp_path, cfg, data, steps=3)
+    assert clf.kind == "classes" and clf.trained_now and "cached" in note
+    assert (tmp_path / ec.CACHE_NAME).is_file()
+    assert clf.held_out["metric"] == "accuracy" and 0 <= clf.held_out["value"] <= 1
+
+    def no_training(*a, **k):
+        raise AssertionError("the cached classifier should have been used")
+
+    monkeypatch.setattr(ec, "train_classifier", no_training)
+    again, note = ec.classifier_for_run(tmp_path, cfg, data, steps=3)
+    assert not again.trained_now and "loaded" in note
+    x = data.images[:5].float() / 127.5 - 1
+    assert torch.equal(again.run(x)[0], clf.run(x)[0])
+
+
+def test_classifier_retrains_for_other_data_or_a_damaged_cache(tmp_path, shapes8):
+    cfg, data = shapes8
+    ec.classifier_for_run(tmp_path, cfg, data, steps=2)
+    other = DataConfig(size=8, n_images=64, seed=1)
+    assert ec.classifier_for_run(tmp_path, other, data, steps=2)[0].trained_now
+    (tmp_path / ec.CACHE_NAME).write_bytes(b"not a checkpoint")
+    assert ec.classifier_for_run(tmp_path, other, data, steps=2)[0].trained_now
+
+
+def test_classifier_without_classes_uses_attributes_else_random_features(shapes8):
+    _, data = shapes8
+    attrs = ImageData(data.images, attributes=data.attributes, attribute_names=["a"] * 6)
+    clf = ec.train_classifier(attrs, "k", steps=2)
+    assert clf.kind == "attributes" and clf.held_out["metric"] == "r2"
+    bare = ec.train_classifier(ImageData(data.images), "k", steps=2)
+    assert bare.kind == "random-features" and bare.held_out["metric"] is None
+    assert bare.run(data.images[:3].float())[0].shape == (3, ec.FEATURES)
