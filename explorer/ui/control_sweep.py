@@ -1,0 +1,55 @@
+"""Sweep GIF export for one slider: the frames are rendered through the render thread (slot
+"control-sweep") and written by the Qt-free ``save_gif`` on a plain thread."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.export import ExportError, save_gif
+from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.session import ModelSession
+
+TAG = "control-sweep"
+
+
+def sweep_alphas(lo: float, hi: float, frames: int) -> torch.Tensor:
+    """(2·frames − 2,) α from lo to hi and back (ping-pong without repeated end frames)."""
+    a = torch.linspace(lo, hi, frames)
+    return torch.cat([a, a.flip(0)[1:-1]])
+
+
+class SweepExporter(QObject):
+    saved = Signal(str)  # path
+    failed = Signal(str)
+
+    def __init__(self, session: ModelSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._pending: tuple[int, Path, float] | None = None  # (stamp, path, fps)
+        session.rendered.connect(self._on_rendered)
+
+    def export(self, z: torch.Tensor, y: torch.Tensor | None, path: Path, fps: float) -> None:
+        """z (F, z_dim) frames, y (n_classes,) or None; the GIF is written when they arrive."""
+        ys = None if y is None else y.view(1, -1).repeat(len(z), 1)
+        stamp = self.session.request(RenderRequest(TAG, z, ys))
+        self._pending = (stamp, Path(path), fps)
+
+    def _on_rendered(self, result: RenderResult) -> None:
+        if result.tag != TAG or self._pending is None or result.stamp != self._pending[0]:
+            return
+        _, path, fps = self._pending
+        self._pending = None
+        frames: np.ndarray = result.images  # (F, H, W, 3) uint8
+        scale = max(1, 128 // frames.shape[1])  # small GAN frames upscaled crisp to >= 128 px
+
+        def work() -> None:
+            try:
+                self.saved.emit(str(save_gif(frames, path, fps, scale=scale)))
+            except (ExportError, OSError) as e:
+                self.failed.emit(f"cannot export the sweep: {e}")
+        threading.Thread(target=work, name="sweep-gif", daemon=True).start()
