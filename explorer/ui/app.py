@@ -1,0 +1,43 @@
+"""GUI start-up: the QApplication, the shared ModelSession and the main window."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from explorer.ui.main_window import MainWindow
+from explorer.ui.session import ModelSession
+
+APP_NAME = "Latent Lab"
+
+
+def build_window(checkpoint: str | Path | None = None,
+                 settings: QSettings | None = None) -> MainWindow:
+    """The main window with its session, a checkpoint (or run folder) opened if given.
+
+    A checkpoint that cannot be opened is reported in a message box; the window is still
+    returned. Needs a QApplication. Not shown: the caller decides.
+    """
+    session = ModelSession(device="cuda" if torch.cuda.is_available() else "cpu")
+    window = MainWindow(session, settings)
+    if checkpoint:
+        path = Path(checkpoint)
+        if path.is_dir() and ((path / "log.jsonl").is_file() or (path / "config.json").is_file()):
+            window.open_run_folder(path)  # a run folder: curves, grid and its model
+        else:
+            window.open_checkpoint(path)
+    return window
+
+
+def run_app(checkpoint: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    # QSettings() without arguments uses these to find the settings file.
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    window = build_window(checkpoint)
+    window.show()
+    return app.exec()

@@ -1,0 +1,245 @@
+"""The main window: tabs (Train first, then whatever views ``add_view`` adds), menus, status bar.
+
+Window geometry and the last folders used are remembered in QSettings. Closing the window while
+training stops the run, waits (bounded, events still flowing, a "Saving checkpoint…" dialog up)
+for its final checkpoint and joins the thread, so the run can be resumed later.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib import metadata
+from pathlib import Path
+
+import pyqtgraph as pg
+import PySide6
+import torch
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QTabWidget,
+    QWidget,
+)
+
+from explorer.core.render import ModelInfo
+from explorer.core.timelapse import TimelapseError, export_run_timelapse
+from explorer.ui.session import ModelSession
+from explorer.ui.train_view import TrainView
+from trainer.checkpoint import CheckpointError
+from trainer.gan import resolve_device
+
+CLOSE_TIMEOUT_S = 60.0  # longest a close waits for the final checkpoint before giving up
+DEFAULT_RUNS_ROOT = Path.home() / "latent-lab" / "runs"
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("latent-lab")
+    except metadata.PackageNotFoundError:
+        return "source checkout"
+
+
+def device_description() -> str:
+    dev = resolve_device("auto")
+    if dev.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    if dev.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return dev.type
+
+
+class TimelapseExporter(QObject):
+    """Writes a time-lapse GIF on a plain Python thread (it can take seconds for long runs)."""
+
+    exported = Signal(str, int)  # path, frame count
+    failed = Signal(str)
+
+    def export(self, run_dir: Path, out: Path) -> threading.Thread:
+        def work() -> None:
+            try:
+                n = export_run_timelapse(run_dir, out)
+            except TimelapseError as e:
+                self.failed.emit(str(e))
+                return
+            self.exported.emit(str(out), n)
+
+        # Daemon: the GIF goes to a temp file renamed at the end, so quitting mid-export is safe.
+        t = threading.Thread(target=work, name="timelapse", daemon=True)
+        t.start()
+        return t
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: ModelSession, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.settings = settings if settings is not None else QSettings()
+        self.setWindowTitle("Latent Lab")
+        runs_root = Path(str(self.settings.value("paths/runs_root", str(DEFAULT_RUNS_ROOT))))
+        self.train_view = TrainView(session, runs_root)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.train_view, "Train")
+        self.setCentralWidget(self.tabs)
+        self.exporter = TimelapseExporter(self)
+        self.exporter.exported.connect(self._on_timelapse_exported)
+        self.exporter.failed.connect(self._on_timelapse_failed)
+
+        self.state_label = QLabel("idle")
+        self.model_label = QLabel("no model open")
+        self.device_label = QLabel(f"device: {device_description()}")
+        bar = self.statusBar()
+        bar.addWidget(self.state_label, 1)
+        bar.addPermanentWidget(self.model_label)
+        bar.addPermanentWidget(self.device_label)
+        self.train_view.state_changed.connect(self._on_state_changed)
+        session.model_changed.connect(self._on_model_changed)
+        self._build_menus()
+
+        geometry = self.settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1320, 860)
+
+    # --- public ------------------------------------------------------------------------------
+    def add_view(self, title: str, widget: QWidget) -> int:
+        """Add a tab after Train (Generate, Control, Morph, ...); returns its index."""
+        return self.tabs.addTab(widget, title)
+
+    def open_checkpoint(self, path: Path | str) -> bool:
+        try:
+            info = self.session.open_checkpoint(path)
+        except CheckpointError as e:
+            QMessageBox.warning(self, "Open checkpoint", str(e))
+            return False
+        self.statusBar().showMessage(f"opened {path} (step {info.step})", 5000)
+        return True
+
+    def open_run_folder(self, path: Path | str) -> bool:
+        try:
+            self.train_view.open_run(Path(path))
+        except (FileNotFoundError, RuntimeError) as e:
+            QMessageBox.warning(self, "Open run folder", str(e))
+            return False
+        self.tabs.setCurrentWidget(self.train_view)
+        return True
+
+    def export_timelapse(self, run_dir: Path, out: Path) -> threading.Thread:
+        self.statusBar().showMessage(f"writing {out}…")
+        return self.exporter.export(run_dir, out)
+
+    # --- menus -------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&New run", self._on_new_run_triggered,
+                     QKeySequence.StandardKey.New)
+        self._action(file_menu, "Open &run folder…", self._on_open_run_triggered, "Ctrl+Shift+O")
+        self._action(file_menu, "&Open checkpoint…", self._on_open_checkpoint_triggered,
+                     QKeySequence.StandardKey.Open)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export time-lapse GIF…", self._on_export_triggered, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Latent Lab", self._on_about_triggered)
+
+    def _action(self, menu: object, text: str, slot: object,
+                shortcut: QKeySequence.StandardKey | str | None = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        menu.addAction(act)  # type: ignore[attr-defined]
+        return act
+
+    def _on_new_run_triggered(self) -> None:
+        if self.train_view.is_running():
+            QMessageBox.information(self, "New run", "Stop the current training first.")
+            return
+        self.tabs.setCurrentWidget(self.train_view)
+        self.train_view.new_run()
+
+    def _on_open_run_triggered(self) -> None:
+        start = str(self.settings.value("paths/run_folder", str(self.train_view.form.runs_root)))
+        path = QFileDialog.getExistingDirectory(self, "Open run folder", start)
+        if path:
+            self.settings.setValue("paths/run_folder", str(Path(path).parent))
+            self.open_run_folder(path)
+
+    def _on_open_checkpoint_triggered(self) -> None:
+        start = str(self.settings.value("paths/checkpoint_folder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", start,
+                                              "Checkpoints (*.pt);;All files (*)")
+        if path:
+            self.settings.setValue("paths/checkpoint_folder", str(Path(path).parent))
+            self.open_checkpoint(path)
+
+    def _on_export_triggered(self) -> None:
+        run_dir = self.train_view.run_dir
+        if run_dir is None:
+            start = str(self.settings.value("paths/run_folder", str(Path.home())))
+            chosen = QFileDialog.getExistingDirectory(self, "Time-lapse of which run?", start)
+            if not chosen:
+                return
+            run_dir = Path(chosen)
+        start = str(self.settings.value("paths/export_folder", str(run_dir)))
+        out, _ = QFileDialog.getSaveFileName(self, "Export time-lapse GIF",
+                                             str(Path(start) / f"{run_dir.name}-timelapse.gif"),
+                                             "GIF animation (*.gif)")
+        if out:
+            self.settings.setValue("paths/export_folder", str(Path(out).parent))
+            self.export_timelapse(run_dir, Path(out))
+
+    def _on_timelapse_exported(self, path: str, frames: int) -> None:
+        self.statusBar().showMessage(f"time-lapse written: {path} ({frames} frames)", 8000)
+
+    def _on_timelapse_failed(self, message: str) -> None:
+        self.statusBar().clearMessage()
+        QMessageBox.warning(self, "Export time-lapse GIF", message)
+
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(self, "About Latent Lab", (
+            f"<b>Latent Lab</b> {app_version()}<br>Train small GANs and explore what they "
+            f"learned.<br><br>torch {torch.__version__}<br>PySide6 {PySide6.__version__}<br>"
+            f"pyqtgraph {pg.__version__}<br>device: {device_description()}"))
+
+    # --- status --------------------------------------------------------------------------------
+    def _on_state_changed(self, text: str) -> None:
+        self.state_label.setText(text)
+
+    def _on_model_changed(self, info: ModelInfo | None) -> None:
+        if info is None:
+            self.model_label.setText("no model open")
+            return
+        name = info.path.parent.name if info.path and info.path.name == "checkpoint.pt" else (
+            info.path.name if info.path else "live run")
+        classes = f" · {info.n_classes} classes" if info.n_classes else ""
+        self.model_label.setText(f"model: {name} · step {info.step} · {info.size}px{classes}")
+
+    # --- closing -------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.train_view.is_running():
+            dialog = QProgressDialog("Stopping the training and saving a checkpoint…", "", 0, 0,
+                                     self)
+            dialog.setCancelButton(None)
+            dialog.setWindowTitle("Saving checkpoint")
+            dialog.setWindowModality(Qt.WindowModality.WindowModal)
+            dialog.setMinimumDuration(0)
+            dialog.show()
+            done = self.train_view.stop_and_wait(CLOSE_TIMEOUT_S)
+            dialog.close()
+            if not done:
+                QMessageBox.warning(self, "Still saving", "The run has not finished writing its "
+                                    "checkpoint yet. Close the window again in a moment.")
+                event.ignore()
+                return
+        self.train_view.watcher.stop()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        self.session.close()
+        event.accept()

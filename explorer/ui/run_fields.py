@@ -1,0 +1,152 @@
+"""The run form's fields as plain data: parsing, per-field checks and the RunConfig they build.
+
+Qt-free (the form in run_form.py only shows the results), so the rules are testable without a
+window. Each field is checked on its own against the config dataclasses, so every bad field is
+marked at once instead of only the first; then the whole config is built for the rules that span
+fields (an image folder needs a path, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from trainer.config import (
+    PRESETS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
+
+DATASETS = (("Shapes (built-in)", "shapes"), ("Image folder", "folder"), ("MNIST", "mnist"),
+            ("Fashion-MNIST", "fashion-mnist"), ("CIFAR-10", "cifar10"), ("CelebA", "celeba"))
+LABELLED = {"shapes", "mnist", "fashion-mnist", "cifar10"}  # datasets that always have classes
+LOSS_NAMES = {"wgan-gp": "WGAN-GP", "wgan-clip": "WGAN (weight clipping)",
+              "bce": "BCE (non-saturating)"}
+ARCH_NAMES = {"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)"}
+# Text fields: key -> (config section, label, kind). The key is the config field's name, so the
+# first word of a ConfigError tells which field to mark.
+TEXT_FIELDS: dict[str, tuple[str, str, str]] = {
+    "z_dim": ("model", "z size", "int"), "width": ("model", "Width", "int"),
+    "batch_size": ("train", "Batch size", "int"), "lr": ("train", "Learning rate", "float"),
+    "betas": ("train", "Adam betas", "pair"), "n_critic": ("train", "Critic steps", "int"),
+    "gp_lambda": ("train", "λ (penalty)", "float"), "clip": ("train", "Weight clip", "float"),
+    "steps": ("train", "Total steps", "int"), "preview_every": ("train", "Preview every", "int"),
+    "checkpoint_every": ("train", "Checkpoint every", "int"),
+}
+TOOLTIPS = {
+    "z_dim": "length of the latent vector z", "width": "base channel count of both networks",
+    "n_critic": "critic updates per generator update", "steps": "generator steps in total",
+    "gp_lambda": "weight of the gradient penalty (WGAN-GP only)",
+    "clip": "weight clipping bound (weight-clipping WGAN only)",
+    "preview_every": "steps between sample grids", "checkpoint_every": "steps between checkpoints",
+}
+PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "betas", "n_critic")
+PRESET_HINTS = {"cpu-fast": "fast CPU recipe, results in about a minute",
+                "reference": "WGAN-GP paper recipe, for a GPU", "custom": "your own values"}
+_DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
+
+
+def available_devices() -> list[str]:
+    devs = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devs.append("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        devs.append("mps")
+    return devs
+
+
+def auto_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def has_class_folders(path: str) -> bool:
+    """An image folder is labelled when its images sit in two or more class sub-folders."""
+    p = Path(path).expanduser()
+    try:
+        return p.is_dir() and sum(c.is_dir() and not c.name.startswith(".")
+                                  for c in p.iterdir()) >= 2
+    except OSError:
+        return False
+
+
+def parse_field(key: str, text: str) -> object:
+    """Parse one text field; ConfigError (naming the field) if it is not the right kind."""
+    kind = TEXT_FIELDS[key][2]
+    t = text.strip()
+    try:
+        if kind == "int":
+            return int(t)
+        if kind == "float":
+            return float(t)
+        a, b = t.replace(",", " ").split()
+        return (float(a), float(b))
+    except ValueError:
+        what = {"int": "an integer", "float": "a number", "pair": "two numbers, e.g. 0.5, 0.9"}
+        raise ConfigError(f"{key} must be {what[kind]} (got {t!r})") from None
+
+
+def format_value(v: object) -> str:
+    if isinstance(v, tuple):
+        return ", ".join(format_value(x) for x in v)
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def matches_preset(name: str, texts: dict[str, str]) -> bool:
+    """Do the preset-controlled text fields hold exactly the values of preset ``name``?"""
+    p = PRESETS.get(name)
+    if p is None:
+        return False
+    want = {**p.get("model", {}), **p.get("train", {})}
+    for k in PRESET_KEYS:
+        try:
+            if k in want and parse_field(k, texts[k]) != want[k]:
+                return False
+        except ConfigError:
+            return False
+    return True
+
+
+def build_config(base: RunConfig, texts: dict[str, str],
+                 choices: dict[str, object]) -> tuple[RunConfig | None, dict[str, str]]:
+    """The RunConfig the fields describe and {field key: message} for every bad field.
+
+    ``texts``: the text fields by key; ``choices``: dataset, size, path, arch, conditional, loss,
+    device, preset. Fields the form does not show are kept from ``base``.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, dict[str, object]] = {"data": {}, "model": {}, "train": {}}
+    for k, (section, _, _) in TEXT_FIELDS.items():
+        try:
+            v = parse_field(k, texts[k])
+            dataclasses.replace(_DEFAULTS[section], **{k: v})  # this field alone
+            values[section][k] = v
+        except ConfigError as e:
+            errors[k] = str(e)
+    dataset = choices["dataset"]
+    path = str(choices.get("path", "")).strip() if dataset != "shapes" else ""
+    values["data"].update(dataset=dataset, size=choices["size"], path=path)
+    values["model"].update(arch=choices["arch"], conditional=bool(choices["conditional"]))
+    values["train"].update(loss=choices["loss"], device=choices["device"],
+                           preset=choices["preset"])
+    if dataset == "folder" and path and not Path(path).expanduser().is_dir():
+        errors["path"] = f"{path} is not an existing folder"
+    if errors:
+        return None, errors
+    try:
+        return base.with_changes(**values), {}
+    except ConfigError as e:
+        key = str(e).split(" ", 1)[0]
+        return None, {key if key in (*TEXT_FIELDS, "path") else "config": str(e)}
+
+
+def run_dir_problem(text: str) -> str | None:
+    if not text.strip():
+        return "choose a folder for the run"
+    if (Path(text.strip()).expanduser() / "checkpoint.pt").exists():
+        return "this folder holds a run already: Resume it, or choose another"
+    return None

@@ -1,0 +1,334 @@
+"""The run set-up form: every field of a training run, validated as the user types.
+
+The rules live in run_fields.py (Qt-free); this widget shows them: a bad value gets a red border,
+the ConfigError message right under the field and as its tooltip, and ``validity_changed(False)``
+so the view disables Start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.ui.run_fields import (
+    ARCH_NAMES,
+    DATASETS,
+    LABELLED,
+    LOSS_NAMES,
+    PRESET_HINTS,
+    TEXT_FIELDS,
+    TOOLTIPS,
+    auto_device,
+    available_devices,
+    build_config,
+    format_value,
+    has_class_folders,
+    matches_preset,
+    run_dir_problem,
+)
+from trainer.config import ARCHS, LOSSES, PRESETS, SIZES, RunConfig, apply_preset, default_preset
+
+_RED = "QLineEdit { border: 1px solid #e5484d; border-radius: 2px; }"
+
+
+class _Field(QWidget):
+    """An editor with its error message shown right under it (hidden while valid)."""
+
+    def __init__(self, editor: QWidget, *extra: QWidget) -> None:
+        super().__init__()
+        self.editor = editor
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #e5484d; font-size: 8pt;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(editor, 1)
+        for w in extra:
+            row.addWidget(w)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
+        lay.addLayout(row)
+        lay.addWidget(self.error)
+
+    def set_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+        self.editor.setStyleSheet(_RED if message else "")
+        self.editor.setToolTip(message or self.editor.whatsThis())
+
+
+class RunForm(QWidget):
+    validity_changed = Signal(bool)
+    changed = Signal()
+
+    def __init__(self, runs_root: Path | str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runs_root = Path(runs_root)
+        self._base = RunConfig()
+        self._errors: dict[str, str] = {}
+        self._valid = False
+        self._cfg: RunConfig | None = None
+        self._labelled = True  # the dataset has classes (conditional is possible)
+        self._wants_conditional = True
+        self._filling = False  # set while the form itself writes fields (presets, set_config)
+        self._run_dir_auto = True
+
+        self.dataset = QComboBox()
+        for label, key in DATASETS:
+            self.dataset.addItem(label, key)
+        self.path_edit = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse_data_clicked)
+        self.path_label = QLabel("Image folder")
+        self.image_size = QComboBox()
+        for s in SIZES:
+            self.image_size.addItem(f"{s} px", s)
+        self.arch = self._combo({a: ARCH_NAMES[a] for a in ARCHS})
+        self.loss = self._combo({k: LOSS_NAMES[k] for k in LOSSES})
+        self.conditional = QCheckBox("class-conditional")
+        self.preset = self._combo({**{p: p for p in PRESETS}, "custom": "custom"})
+        self.preset_hint = QLabel()
+        self.preset_hint.setStyleSheet("color: gray; font-size: 8pt;")
+        self.preset_hint.setWordWrap(True)
+        self.device = self._combo({d: d for d in available_devices()})
+        self.edits = {k: QLineEdit() for k in TEXT_FIELDS}
+        for k, e in self.edits.items():
+            e.setWhatsThis(TOOLTIPS.get(k, ""))
+            e.setToolTip(TOOLTIPS.get(k, ""))
+        self.run_dir_edit = QLineEdit()
+        run_browse = QPushButton("Browse…")
+        run_browse.clicked.connect(self._on_browse_run_clicked)
+
+        self.fields: dict[str, _Field] = {k: _Field(e) for k, e in self.edits.items()}
+        self.fields["path"] = _Field(self.path_edit, browse)
+        self.fields["run_dir"] = _Field(self.run_dir_edit, run_browse)
+        self.general_error = QLabel()
+        self.general_error.setStyleSheet("color: #e5484d;")
+        self.general_error.setWordWrap(True)
+        self.general_error.hide()
+
+        data = self._data_form = QFormLayout()
+        data.addRow("Dataset", self.dataset)
+        data.addRow(self.path_label, self.fields["path"])
+        data.addRow("Image size", self.image_size)
+        model = QFormLayout()
+        model.addRow("Model", self.arch)
+        model.addRow("Loss", self.loss)
+        model.addRow("", self.conditional)
+        model.addRow("Preset", self.preset)
+        model.addRow("", self.preset_hint)
+        for k in ("z_dim", "width", "batch_size", "lr", "betas", "n_critic", "gp_lambda", "clip"):
+            model.addRow(TEXT_FIELDS[k][1], self.fields[k])
+        run = QFormLayout()
+        for k in ("steps", "preview_every", "checkpoint_every"):
+            run.addRow(TEXT_FIELDS[k][1], self.fields[k])
+        run.addRow("Device", self.device)
+        run.addRow("Run folder", self.fields["run_dir"])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for title, form in (("Data", data), ("Model and training", model), ("Run", run)):
+            box = QGroupBox(title)
+            box.setLayout(form)
+            lay.addWidget(box)
+        lay.addWidget(self.general_error)
+        lay.addStretch(1)
+
+        self.set_config(apply_preset(RunConfig(), default_preset(auto_device())))
+        for w in (self.dataset, self.image_size, self.arch, self.loss, self.device):
+            w.currentIndexChanged.connect(self._on_field_changed)
+        self.preset.currentIndexChanged.connect(self._on_preset_changed)
+        self.conditional.toggled.connect(self._on_field_changed)
+        for e in (*self.edits.values(), self.path_edit, self.run_dir_edit):
+            e.textChanged.connect(self._on_field_changed)
+        self.run_dir_edit.textEdited.connect(self._on_run_dir_edited)
+
+    @staticmethod
+    def _combo(items: dict[str, str]) -> QComboBox:
+        c = QComboBox()
+        for key, label in items.items():
+            c.addItem(label, key)
+        return c
+
+    # --- public ------------------------------------------------------------------------------
+    def set_config(self, cfg: RunConfig) -> None:
+        """Show ``cfg`` in the fields; fields the form has no editor for are kept from it."""
+        self._base = cfg
+        self._filling = True
+        try:
+            self._select(self.dataset, cfg.data.dataset)
+            self.path_edit.setText(cfg.data.path)
+            self._select(self.image_size, cfg.data.size)
+            self._select(self.arch, cfg.model.arch)
+            self._select(self.loss, cfg.train.loss)
+            self.conditional.setChecked(cfg.model.conditional)
+            if cfg.data.dataset in LABELLED or cfg.model.conditional:
+                self._wants_conditional = cfg.model.conditional
+            self._select(self.device, cfg.train.device)
+            self._select(self.preset, cfg.train.preset if cfg.train.preset in PRESETS else "custom")
+            for k, (section, _, _) in TEXT_FIELDS.items():
+                self.edits[k].setText(format_value(getattr(getattr(cfg, section), k)))
+            if self._run_dir_auto:
+                self.run_dir_edit.setText(str(self.fresh_run_dir()))
+        finally:
+            self._filling = False
+        self._on_field_changed()
+
+    def config(self) -> RunConfig | None:
+        """The RunConfig the fields describe, or None while a field is invalid."""
+        return self._cfg if self._valid else None
+
+    def errors(self) -> dict[str, str]:
+        return dict(self._errors)
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def run_dir(self) -> Path:
+        return Path(self.run_dir_edit.text().strip()).expanduser()
+
+    def set_run_dir(self, path: Path | str) -> None:
+        self._run_dir_auto = False
+        self.run_dir_edit.setText(str(path))
+
+    def new_run(self) -> None:
+        """A fresh auto-named run folder (File > New run)."""
+        self._run_dir_auto = True
+        self.run_dir_edit.setText(str(self.fresh_run_dir()))
+
+    def total_steps(self) -> int | None:
+        try:
+            return int(self.edits["steps"].text().strip())
+        except ValueError:
+            return None
+
+    def fresh_run_dir(self) -> Path:
+        stem = f"{self.dataset.currentData()}-{self.image_size.currentData()}"
+        path, n = self.runs_root / stem, 2
+        while path.exists():
+            path, n = self.runs_root / f"{stem}-{n}", n + 1
+        return path
+
+    # --- validation ----------------------------------------------------------------------------
+    def _on_field_changed(self, *_: object) -> None:
+        if self._filling:
+            return
+        self._sync_enabled()
+        if self._run_dir_auto and self.sender() in (self.dataset, self.image_size):
+            self._filling = True
+            self.run_dir_edit.setText(str(self.fresh_run_dir()))
+            self._filling = False
+        if self.preset.currentData() != "custom" and not matches_preset(
+                self.preset.currentData(), {k: e.text() for k, e in self.edits.items()}):
+            self._filling = True
+            self._select(self.preset, "custom")
+            self._filling = False
+        self._update_preset_hint()
+        self._validate()
+        self.changed.emit()
+
+    def revalidate(self) -> None:
+        """Check again (e.g. after a run wrote a checkpoint into the chosen run folder)."""
+        self._validate()
+
+    def _validate(self) -> None:
+        texts = {k: e.text() for k, e in self.edits.items()}
+        choices = {"dataset": self.dataset.currentData(), "size": self.image_size.currentData(),
+                   "path": self.path_edit.text(), "arch": self.arch.currentData(),
+                   "conditional": self._labelled and self.conditional.isChecked(),
+                   "loss": self.loss.currentData(), "device": self.device.currentData(),
+                   "preset": self.preset.currentData()}
+        self._cfg, errors = build_config(self._base, texts, choices)
+        problem = run_dir_problem(self.run_dir_edit.text())
+        if problem:
+            errors["run_dir"] = problem
+        for k, f in self.fields.items():
+            f.set_error(errors.get(k))
+        general = errors.get("config", "")
+        self.general_error.setText(general)
+        self.general_error.setVisible(bool(general))
+        self._errors = errors
+        valid = not errors
+        if valid != self._valid:
+            self._valid = valid
+            self.validity_changed.emit(valid)
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _sync_enabled(self) -> None:
+        dataset = self.dataset.currentData()
+        self._data_form.setRowVisible(self.fields["path"], dataset != "shapes")
+        self.path_label.setText("Image folder" if dataset == "folder" else "Download cache")
+        self.path_edit.setPlaceholderText("" if dataset == "folder"
+                                          else "default: ~/.cache/latent-lab/datasets")
+        labelled = dataset in LABELLED or (dataset == "folder"
+                                           and has_class_folders(self.path_edit.text().strip()))
+        if labelled != self._labelled:
+            # Show an impossible choice as off, and give the user's choice back afterwards.
+            self._filling = True
+            if not labelled:
+                self._wants_conditional = self.conditional.isChecked()
+            self.conditional.setChecked(labelled and self._wants_conditional)
+            self._filling = False
+        self._labelled = labelled
+        self.conditional.setEnabled(labelled)
+        self.conditional.setToolTip("" if labelled else "this dataset has no classes (an image "
+                                    "folder needs one sub-folder per class)")
+        loss = self.loss.currentData()
+        self.edits["gp_lambda"].setEnabled(loss == "wgan-gp")
+        self.edits["clip"].setEnabled(loss == "wgan-clip")
+
+    def _on_preset_changed(self) -> None:
+        name = self.preset.currentData()
+        if self._filling or name not in PRESETS:
+            self._update_preset_hint()
+            self._validate()
+            return
+        self._filling = True
+        try:
+            for section in ("model", "train"):
+                for k, v in PRESETS[name][section].items():
+                    self.edits[k].setText(format_value(v))
+        finally:
+            self._filling = False
+        self._on_field_changed()
+
+    def _update_preset_hint(self) -> None:
+        name = self.preset.currentData()
+        default = " (default here)" if name == default_preset(auto_device()) else ""
+        self.preset_hint.setText(f"in use: {name}{default}: {PRESET_HINTS[name]}")
+
+    def _on_run_dir_edited(self, _text: str) -> None:
+        self._run_dir_auto = False
+
+    def _on_browse_data_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose the image folder",
+                                                self.path_edit.text() or str(Path.home()))
+        if path:
+            self.path_edit.setText(path)
+
+    def _on_browse_run_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose the run folder",
+                                                str(self.runs_root))
+        if path:
+            self.set_run_dir(path)
+
+    @staticmethod
+    def _select(combo: QComboBox, value: object) -> None:
+        i = combo.findData(value)
+        if i >= 0:
+            combo.setCurrentIndex(i)

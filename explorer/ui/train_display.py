@@ -1,0 +1,77 @@
+"""What the Train view shows of a run, wherever its data comes from (a training thread or a run
+folder on disk): progress strip, error banner, loss curves beside the sample grid, message line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+
+from explorer.ui.loss_plot import SERIES, LossPlot
+from explorer.ui.train_grid import SampleGrid
+from explorer.ui.train_progress import TrainProgress
+
+
+class TrainDisplay(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.progress = TrainProgress()
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setStyleSheet("background: #5c1f22; color: #ffd9d9; padding: 6px;"
+                                  "border-radius: 3px;")
+        self.banner.hide()
+        self.plot = LossPlot()
+        self.grid = SampleGrid("Samples from a fixed noise batch appear here once training "
+                               "starts: watch noise turn into images.")
+        self.grid_title = QLabel("Samples")
+        self.grid_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.message = QLabel("Choose a dataset and press Start.")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        grid_box = QWidget()
+        grid_lay = QVBoxLayout(grid_box)
+        grid_lay.setContentsMargins(0, 0, 0, 0)
+        grid_lay.addWidget(self.grid_title)
+        grid_lay.addWidget(self.grid, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.plot)
+        self.splitter.addWidget(grid_box)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 1000])  # the grid gets as much room as the curves
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.message)
+
+    def clear(self) -> None:
+        self.plot.clear()
+        self.grid.set_image(None)
+        self.grid_title.setText("Samples")
+        self.progress.reset()
+
+    def add_points(self, steps: np.ndarray | list[int], cols: object) -> None:
+        """``cols``: anything with the loss series as keys (a dict) or attributes (StepStats)."""
+        get = cols.__getitem__ if isinstance(cols, dict) else lambda k: getattr(cols, k)
+        self.plot.append(steps, **{k: get(k) for k in SERIES})
+
+    def show_grid(self, step: int, grid: np.ndarray | None, note: str = "") -> None:
+        self.grid.set_image(grid)
+        self.grid_title.setText(f"Samples at step {step}{note}" if grid is not None
+                                else "Samples")
+
+    def show_error(self, message: str) -> None:
+        self.banner.setText(message)
+        self.banner.show()
+
+    def hide_error(self) -> None:
+        self.banner.hide()
+
+    def say(self, text: str) -> None:
+        self.message.setText(text)

@@ -1,0 +1,367 @@
+"""The Train view: run form, Start / Pause / Resume / Stop, live curves, live sample grid,
+progress with rates and ETA, and a message line.
+
+Training runs in a TrainThread; this view only reacts to its signals (GUI thread). It can also
+show a run folder from disk and follow one a headless ``train`` process is still writing.
+While training, each Preview's frozen G_ema copy is handed to the ModelSession (at most every
+few seconds) so the other tabs can explore the run in progress.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.timelapse import preview_frames
+from explorer.ui.live_model import LiveModelShare
+from explorer.ui.run_form import RunForm
+from explorer.ui.run_watch import RunWatcher, load_grid
+from explorer.ui.session import ModelSession
+from explorer.ui.train_display import TrainDisplay
+from explorer.ui.train_worker import TrainThread, TrainWorker
+from trainer.checkpoint import CheckpointError
+from trainer.config import ConfigError, RunConfig
+from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
+from trainer.loop import read_log
+
+RECENT_WRITE_S = 15.0  # a run folder written this recently may belong to a running process
+
+
+class TrainView(QWidget):
+    state_changed = Signal(str)  # one line for the status bar
+    run_changed = Signal(object)  # Path of the run folder shown, or None
+
+    def __init__(self, session: ModelSession, runs_root: Path | str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.run_dir: Path | None = None
+        self.thread: TrainThread | None = None
+        self.worker: TrainWorker | None = None
+        self.step = 0
+        self.total = 0
+        self._started: Started | None = None
+        self._phase = "idle"  # idle | loading | training | pausing | paused | stopping
+        self._running = False
+
+        self.form = RunForm(runs_root)
+        self.form.validity_changed.connect(self._on_form_validity_changed)
+        scroll = QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.form.sizeHint().width() + 24)
+
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        self.start_button.setToolTip("Start a new run with these settings")
+        self.stop_button.setToolTip("Stop after this step and write a checkpoint")
+        for b, slot in ((self.start_button, self._on_start_clicked),
+                        (self.pause_button, self._on_pause_clicked),
+                        (self.resume_button, self._on_resume_clicked),
+                        (self.stop_button, self._on_stop_clicked)):
+            b.clicked.connect(slot)
+        self.share_box = QCheckBox("Explore the live model in the other tabs")
+        self.share_box.setChecked(True)
+        self.display = TrainDisplay()
+        # Short names for what tests and the main window look at.
+        d = self.display
+        self.plot, self.grid, self.banner = d.plot, d.grid, d.banner
+
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+            buttons.addWidget(b)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.share_box)
+        buttons.addStretch(1)
+        right = QVBoxLayout()
+        right.addLayout(buttons)
+        right.addWidget(self.display, 1)
+        lay = QHBoxLayout(self)
+        lay.addWidget(scroll)
+        lay.addLayout(right, 1)
+
+        self.watcher = RunWatcher(parent=self)
+        self.watcher.points_added.connect(self._on_watch_points_added)
+        self.watcher.log_reset.connect(self._on_watch_log_reset)
+        self.watcher.preview_found.connect(self._on_watch_preview_found)
+        self.watcher.checkpoint_changed.connect(self._on_watch_checkpoint_changed)
+        self.live = LiveModelShare(session, parent=self)
+        self.live.failed.connect(self.display.say)
+        self._sync_buttons()
+
+    # --- public ------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        """From Start until the GUI has handled the worker's last signal (``finished``)."""
+        return self._running
+
+    def start(self) -> bool:
+        cfg = self.form.config()
+        if cfg is None or self.is_running():
+            return False
+        return self._launch(TrainWorker(self.form.run_dir(), cfg), "starting: loading the data…")
+
+    def resume_run(self, run_dir: Path | None = None) -> bool:
+        """Continue a stopped run (the one shown, else the form's folder) to the form's steps."""
+        run_dir = run_dir or self.resumable_dir()
+        if run_dir is None or self.is_running():
+            return False
+        age = time.time() - _mtime(run_dir / "log.jsonl")
+        if self.watcher.active and age < RECENT_WRITE_S and QMessageBox.question(
+                self, "Resume run", f"{run_dir.name} was written {age:.0f} s ago: another "
+                "process may still be training it. Resume here anyway?",
+        ) != QMessageBox.StandardButton.Yes:
+            return False
+        worker = TrainWorker(run_dir, None, resume=True, total_steps=self.form.total_steps())
+        return self._launch(worker, f"resuming {run_dir.name}…")
+
+    def resumable_dir(self) -> Path | None:
+        for d in (self.run_dir, self.form.run_dir()):
+            if d is not None and (d / "checkpoint.pt").is_file():
+                return d
+        return None
+
+    def pause(self) -> None:
+        if self.worker is not None and self._phase == "training":
+            self.worker.pause()
+            self._set_phase("pausing", "pausing after this step…")
+
+    def resume(self) -> None:
+        if self._phase in ("paused", "pausing") and self.worker is not None:
+            self.worker.resume()
+            self._set_phase("training", f"training · step {self.step}")
+        elif not self.is_running():
+            self.resume_run()
+
+    def stop(self) -> None:
+        if self.worker is not None and self.is_running():
+            self.worker.stop()
+            self._set_phase("stopping", "stopping: writing the checkpoint…")
+
+    def stop_and_wait(self, timeout_s: float = 60.0) -> bool:
+        """Stop, let the final checkpoint be written and join the thread; never blocks longer
+        than ``timeout_s``. Events keep flowing meanwhile. True if the thread has ended."""
+        if not self.is_running():
+            return True
+        self.stop()
+        deadline = time.monotonic() + timeout_s
+        while self.is_running() and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            self.thread.wait(20)  # type: ignore[union-attr]
+        QCoreApplication.processEvents()  # deliver the last queued signals (finished)
+        return not self.is_running()
+
+    def new_run(self) -> None:
+        if self.is_running():
+            return
+        self.watcher.stop()
+        self._show_run(None)
+        self.form.new_run()
+        self.display.say("New run: choose the settings and press Start.")
+
+    def open_run(self, run_dir: Path | str) -> None:
+        """Show a run folder's curves and newest grid, open its model, and follow it."""
+        run_dir = Path(run_dir)
+        if not ((run_dir / "log.jsonl").is_file() or (run_dir / "config.json").is_file()):
+            raise FileNotFoundError(f"{run_dir} is not a run folder (it has no log.jsonl or "
+                                    "config.json)")
+        if self.is_running():
+            raise RuntimeError("stop the training before opening another run")
+        self.watcher.stop()
+        self._show_run(run_dir)
+        note = ""
+        try:
+            cfg = RunConfig.load(run_dir / "config.json")
+            self.display.progress.begin(0, cfg.train.steps)
+            self.form.set_config(cfg)
+            self.form.new_run()  # Start = a new run with these settings; Resume = this one
+        except ConfigError as e:
+            note = f" (its config cannot be shown: {e})"
+        self.watcher.watch(run_dir)
+        self.watcher.poll()  # everything so far, at once
+        if (run_dir / "checkpoint.pt").is_file() or (run_dir / "snapshots").is_dir():
+            self._open_in_session(run_dir)
+        self._set_phase("idle", f"viewing {run_dir.name}")
+        self.display.say(f"Opened {run_dir}{note}. Following it: curves grow while a `train` "
+                         "process writes it.")
+
+    # --- buttons -----------------------------------------------------------------------------
+    def _on_start_clicked(self) -> None:
+        self.start()
+
+    def _on_pause_clicked(self) -> None:
+        self.pause()
+
+    def _on_resume_clicked(self) -> None:
+        self.resume()
+
+    def _on_stop_clicked(self) -> None:
+        self.stop()
+
+    def _on_form_validity_changed(self, _valid: bool) -> None:
+        self._sync_buttons()
+
+    # --- the worker's signals ------------------------------------------------------------------
+    def _launch(self, worker: TrainWorker, note: str) -> bool:
+        self.watcher.stop()
+        self.display.hide_error()
+        self.worker, self.thread = worker, TrainThread(worker)
+        worker.started.connect(self._on_started)
+        worker.step_done.connect(self._on_step_done)
+        worker.previewed.connect(self._on_previewed)
+        worker.checkpoint_saved.connect(self._on_checkpoint_saved)
+        worker.paused.connect(self._on_paused)
+        worker.resumed.connect(self._on_resumed)
+        worker.completed.connect(self._on_completed)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        self.form.setEnabled(False)
+        self._running = True
+        self._set_phase("loading", note)
+        self.thread.start()
+        return True
+
+    def _on_started(self, ev: Started) -> None:
+        self._started = ev
+        self.live.begin(ev)
+        self._show_run(ev.run_dir)
+        self.step, self.total = ev.start_step, ev.total_steps
+        if ev.resumed:  # the history up to the checkpoint (the loop truncated what it redoes)
+            log = read_log(ev.run_dir / "log.jsonl")
+            keep = log["step"] <= ev.start_step
+            self.display.plot.set_data({k: v[keep] for k, v in log.items()})
+            frames = preview_frames(ev.run_dir)
+            if frames:
+                self.display.show_grid(frames[-1][0], load_grid(frames[-1][1]))
+        self.display.progress.begin(ev.start_step, ev.total_steps)
+        self._set_phase("training", f"training · step {ev.start_step}")
+        self.display.say(f"{'Resumed' if ev.resumed else 'Training'} {ev.run_dir} on {ev.device}: "
+                  f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
+                  f"{ev.config.train.loss}.")
+
+    def _on_step_done(self, st: StepStats) -> None:
+        self.display.add_points(st.steps, st)
+        self.step = st.step
+        self.display.progress.show_stats(st)
+        if self._phase == "training":
+            self.state_changed.emit(f"training · step {st.step} / {self.total}")
+
+    def _on_previewed(self, pv: Preview) -> None:
+        rows = ", a row per class" if self._conditional() else ""
+        self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}")
+        if self.share_box.isChecked():
+            self.live.offer(pv)
+
+    def _on_checkpoint_saved(self, ev: CheckpointSaved) -> None:
+        self.display.say(f"Checkpoint written at step {ev.step}: {ev.path}")
+
+    def _on_paused(self, step: int) -> None:
+        self.step = step
+        self._set_phase("paused", f"paused at step {step}")
+
+    def _on_resumed(self, step: int) -> None:
+        self._set_phase("training", f"training · step {step}")
+
+    def _on_completed(self, ev: Finished) -> None:
+        self.step = ev.step
+        if ev.reason == "completed" and self._started and ev.step <= self._started.start_step:
+            self.display.say(f"Already at step {ev.step}: raise Total steps to train further.")
+        else:
+            self.display.say(f"{ev.reason.capitalize()} at step {ev.step}; checkpoint: "
+                      f"{ev.checkpoint}. Resume continues it.")
+        self._set_phase("idle", f"{ev.reason} at step {ev.step}")
+        if self.share_box.isChecked() and ev.checkpoint is not None:
+            self.live.cancel()  # the checkpoint holds the newest weights, with its path
+            self._open_in_session(ev.checkpoint)
+
+    def _on_failed(self, message: str) -> None:
+        self.display.show_error(f"Training failed: {message}")
+        self.display.say("Training failed (see the message above).")
+        self._set_phase("idle", "failed")
+
+    def _on_finished(self) -> None:
+        if self.thread is not None:
+            self.thread.wait(5000)  # run() has returned; the thread is only winding down
+        self._running = False
+        self.form.setEnabled(True)
+        if (self.form.run_dir() / "checkpoint.pt").exists():
+            self.form.new_run()  # Start = another new run; Resume continues this one
+        self.form.revalidate()
+        if self._phase != "idle":
+            self._set_phase("idle", f"stopped at step {self.step}")
+        self._sync_buttons()
+
+    # --- following a run folder -----------------------------------------------------------------
+    def _on_watch_points_added(self, rows: dict[str, np.ndarray]) -> None:
+        self.display.add_points(rows["step"], rows)
+        self.step = int(rows["step"][-1])
+        t, steps = rows["time"], rows["step"]
+        rate = (steps[-1] - steps[0]) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else None
+        self.display.progress.show_step(self.step, rate)
+        self.state_changed.emit(f"viewing {self.run_dir.name if self.run_dir else ''} · "
+                                f"step {self.step}")
+
+    def _on_watch_log_reset(self, rows: dict[str, np.ndarray]) -> None:
+        self.display.plot.clear()
+        if len(rows["step"]):
+            self._on_watch_points_added(rows)
+
+    def _on_watch_preview_found(self, step: int, grid: np.ndarray) -> None:
+        self.display.show_grid(step, grid)
+
+    def _on_watch_checkpoint_changed(self, path: Path) -> None:
+        if self.share_box.isChecked():
+            self._open_in_session(path)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _open_in_session(self, path: Path) -> None:
+        try:
+            self.session.open_checkpoint(path)
+        except CheckpointError as e:
+            self.display.say(f"Its model could not be opened: {e}")
+
+    def _show_run(self, run_dir: Path | None) -> None:
+        self.run_dir = run_dir
+        self.display.clear()
+        self.run_changed.emit(run_dir)
+
+    def _conditional(self) -> bool:
+        st = self._started
+        return bool(st and st.config.model.conditional and st.class_names)
+
+    def _set_phase(self, phase: str, status: str) -> None:
+        self._phase = phase
+        self._sync_buttons()
+        self.state_changed.emit(status)
+
+    def _sync_buttons(self) -> None:
+        running = self.is_running()
+        self.start_button.setEnabled(not running and self.form.is_valid())
+        self.pause_button.setEnabled(running and self._phase == "training")
+        self.resume_button.setEnabled(self._phase in ("paused", "pausing") or (
+            not running and self.resumable_dir() is not None))
+        self.stop_button.setEnabled(running and self._phase != "stopping")
+        target = self.resumable_dir()
+        self.resume_button.setToolTip(f"Continue {target} to Total steps" if target and not
+                                      running else "Continue the paused run")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

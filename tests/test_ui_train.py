@@ -1,0 +1,320 @@
+"""The Train view and main window, driven with qtbot on tiny configs (offscreen)."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from explorer.core.timelapse import TimelapseError, preview_frames, write_timelapse_gif
+from explorer.ui import loss_plot
+from explorer.ui.app import build_window
+from explorer.ui.live_model import infer_channels
+from explorer.ui.loss_plot import LossPlot, SeriesBuffer, ema_continue
+from explorer.ui.run_watch import LogTail
+from explorer.ui.train_worker import TrainThread, TrainWorker, merge_stats
+from trainer.checkpoint import load_raw
+from trainer.events import Finished, StepStats
+from trainer.loop import train
+from trainer.models import build_generator
+
+# The first optimiser built in a process imports torch._dynamo (~3 s here): pay it at collection
+# so the per-test timeouts below measure the GUI, not that import.
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from a second thread, and on a shared 2-core machine two
+    spinning OpenMP threads made the 8 px step 30x slower (0.7 s instead of 25 ms)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Capture QMessageBox static calls instead of blocking on a modal dialog."""
+    seen = []
+
+    def fake(kind):
+        def show(parent, title, text, *args, **kwargs):
+            seen.append((kind, title, text))
+            return QMessageBox.StandardButton.Yes
+        return show
+
+    for kind in ("warning", "information", "critical", "question", "about"):
+        monkeypatch.setattr(QMessageBox, kind, fake(kind))
+    return seen
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, messages):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("paths/runs_root", str(tmp_path / "runs"))
+    w = build_window(settings=settings)
+    qtbot.addWidget(w)  # closed at teardown: closeEvent stops any training
+    return w
+
+
+def _long(cfg, **train):
+    return cfg.with_changes(train={"steps": 100_000, "checkpoint_every": 100_000,
+                                   "preview_every": 4, **train})
+
+
+def _wait_idle(qtbot, view, timeout=5000):
+    qtbot.waitUntil(lambda: view.thread is not None and view.thread.is_finished()
+                    and not view.is_running(), timeout=timeout)
+
+
+def test_start_pause_resume_stop_then_resume_run(qtbot, window, tiny_cfg):
+    tv = window.train_view
+    tv.form.set_config(_long(tiny_cfg))
+    assert tv.start_button.isEnabled()
+    tv.start_button.click()
+    qtbot.waitUntil(lambda: tv.plot.point_count >= 4, timeout=5000)
+    assert tv.grid.image_size is not None
+    qtbot.waitUntil(lambda: window.session.info is not None, timeout=3000)
+    assert window.session.info.path is None  # the live model from a Preview, not a file
+
+    tv.pause_button.click()
+    qtbot.waitUntil(lambda: tv._phase == "paused", timeout=3000)
+    held, points = tv.step, tv.plot.point_count
+    qtbot.wait(300)
+    assert (tv.step, tv.plot.point_count) == (held, points)
+    assert "paused" in window.state_label.text()
+
+    tv.resume_button.click()
+    qtbot.waitUntil(lambda: tv.step > held, timeout=3000)
+    tv.stop_button.click()
+    _wait_idle(qtbot, tv)
+    stopped = load_raw(tv.run_dir / "checkpoint.pt")["step"]
+    assert stopped == tv.step >= held
+    assert tv.resume_button.isEnabled() and tv.start_button.isEnabled()  # fresh folder offered
+
+    tv.form.edits["steps"].setText(str(stopped + 4))
+    tv.resume_button.click()
+    _wait_idle(qtbot, tv)
+    assert load_raw(tv.run_dir / "checkpoint.pt")["step"] == stopped + 4
+    assert tv.plot.last_step == stopped + 4
+    assert "completed" in window.state_label.text()
+
+
+def test_close_mid_run_checkpoints_and_resumes(qtbot, window, tiny_cfg):
+    tv = window.train_view
+    tv.form.set_config(_long(tiny_cfg))
+    tv.start()
+    qtbot.waitUntil(lambda: tv.step >= 2, timeout=5000)
+    run = tv.run_dir
+    window.close()
+    assert not tv.is_running()
+    step = load_raw(run / "checkpoint.pt")["step"]
+    assert step >= 2
+    events = list(train(run, resume=True, total_steps=step + 2))
+    assert events[0].resumed and events[0].start_step == step
+    assert isinstance(events[-1], Finished) and events[-1].step == step + 2
+
+
+def test_worker_error_is_shown_not_raised(qtbot, window, tiny_cfg, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    tv = window.train_view
+    tv.form.set_config(tiny_cfg.with_changes(data={"dataset": "folder", "path": str(empty)}))
+    assert not tv.form.conditional.isEnabled()  # a folder without class sub-folders
+    assert tv.start()
+    _wait_idle(qtbot, tv)
+    assert not tv.banner.isHidden() and "empty" in tv.banner.text()
+    assert "Traceback" not in tv.banner.text() and window.state_label.text() == "failed"
+    assert tv.start_button.isEnabled()
+
+
+def test_unexpected_exception_becomes_failed_signal(qtbot, monkeypatch, tmp_path, tiny_cfg):
+    def boom(*args, **kwargs):
+        raise ValueError("disk on fire")
+        yield
+
+    monkeypatch.setattr("explorer.ui.train_worker.train", boom)
+    worker = TrainWorker(tmp_path / "r", tiny_cfg)
+    thread = TrainThread(worker)
+    failures = []
+    worker.failed.connect(failures.append)
+    with qtbot.waitSignal(worker.finished, timeout=3000):
+        thread.start()
+    qtbot.waitUntil(thread.is_finished, timeout=3000)
+    assert failures and "disk on fire" in failures[0]
+
+
+def test_worker_batches_stats_in_order(tmp_path, tiny_cfg):
+    worker = TrainWorker(tmp_path / "r", tiny_cfg.with_changes(train={"steps": 12,
+                                                                      "log_every": 1}))
+    got, done = [], []
+    worker.step_done.connect(got.append)
+    worker.finished.connect(lambda: done.append(True))
+    worker.run()  # synchronously: the signals are delivered directly
+    assert [s for st in got for s in st.steps] == list(range(1, 13))
+    assert len(got) < 12 and done == [True]  # merged into fewer, larger emissions
+    merged = merge_stats([StepStats([1], [1.0], [2.0], [0.0], [1.0], 5.0, 50.0),
+                          StepStats([2], [3.0], [4.0], [0.0], [1.0], 7.0, 70.0)])
+    assert merged.steps == [1, 2] and merged.gen_loss == [2.0, 4.0] and merged.steps_per_s == 7.0
+
+
+def test_bad_field_shown_at_field_and_start_disabled(window):
+    tv = window.train_view
+    form = tv.form
+    assert tv.start_button.isEnabled()
+    form.edits["lr"].setText("-1")
+    form.edits["batch_size"].setText("abc")
+    errors = form.errors()
+    assert "lr must be" in errors["lr"] and "batch_size must be an integer" in errors["batch_size"]
+    field = form.fields["lr"]
+    assert not field.error.isHidden() and "lr must be" in field.error.text()
+    assert "lr must be" in form.edits["lr"].toolTip() and "border" in form.edits["lr"].styleSheet()
+    assert not tv.start_button.isEnabled() and form.config() is None
+    form.edits["lr"].setText("0.0002")
+    form.edits["batch_size"].setText("32")
+    assert tv.start_button.isEnabled() and field.error.isHidden()
+    assert form.config().train.batch_size == 32
+
+
+def test_preset_switches_to_custom_when_edited(window):
+    form = window.train_view.form
+    form.preset.setCurrentIndex(form.preset.findData("reference"))
+    assert form.edits["z_dim"].text() == "200" and form.config().train.preset == "reference"
+    form.edits["width"].setText("48")
+    assert form.preset.currentData() == "custom" and form.config().train.preset == "custom"
+    form.dataset.setCurrentIndex(form.dataset.findData("celeba"))
+    assert not form.conditional.isEnabled() and not form.conditional.isChecked()
+    assert not form.config().model.conditional
+    form.dataset.setCurrentIndex(form.dataset.findData("mnist"))
+    assert form.conditional.isChecked() and form.config().model.conditional
+
+
+def test_open_run_folder_shows_curves_grid_and_model(window, trained_run):
+    assert window.open_run_folder(trained_run)
+    tv = window.train_view
+    assert tv.plot.point_count == 6 and tv.plot.last_step == 6
+    assert tv.grid.image_size is not None
+    assert window.session.info is not None and window.session.info.step == 6
+    assert tv.resume_button.isEnabled() and tv.resumable_dir() == trained_run
+
+
+def test_open_bad_folder_and_checkpoint_give_messages(window, tmp_path, messages):
+    assert not window.open_run_folder(tmp_path)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert not window.open_checkpoint(bad)
+    assert [m[0] for m in messages] == ["warning", "warning"]
+
+
+def test_following_a_growing_log_appends_points(qtbot, window, trained_run, tmp_path):
+    run = tmp_path / "live"
+    shutil.copytree(trained_run, run)
+    log = run / "log.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:3]) + "\n")
+    window.open_run_folder(run)
+    tv = window.train_view
+    assert tv.plot.point_count == 3
+    with open(log, "a") as f:
+        f.write(lines[3] + "\n" + lines[4] + "\n" + lines[5][:10])  # the last line half-written
+    qtbot.waitUntil(lambda: tv.plot.point_count == 5, timeout=4000)  # the 1 s poll timer
+    with open(log, "a") as f:
+        f.write(lines[5][10:] + "\n")
+    tv.watcher.poll()
+    assert tv.plot.point_count == 6 and tv.plot.last_step == 6
+
+
+def test_timelapse_gif_export(qtbot, window, trained_run, tmp_path, messages):
+    out = tmp_path / "out" / "lapse.gif"
+    with qtbot.waitSignal(window.exporter.exported, timeout=5000) as sig:
+        window.export_timelapse(trained_run, out)
+    assert sig.args[1] == len(preview_frames(trained_run)) == 3
+    with Image.open(out) as im:
+        assert im.n_frames == 3 and im.info.get("loop") == 0
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with qtbot.waitSignal(window.exporter.failed, timeout=5000):
+        window.export_timelapse(trained_run, blocker / "x.gif")
+    assert messages and "cannot write" in messages[-1][2]
+    with pytest.raises(TimelapseError, match="no preview"):
+        write_timelapse_gif([], tmp_path / "none.gif")
+
+
+def test_build_window_with_checkpoint(qtbot, trained_run, tmp_path, messages):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = build_window(trained_run / "checkpoint.pt", settings)
+    qtbot.addWidget(w)
+    assert w.session.info.step == 6 and "step 6" in w.model_label.text()
+    w2 = build_window(tmp_path / "missing.pt", settings)
+    qtbot.addWidget(w2)
+    assert messages and messages[-1][0] == "warning" and w2.session.info is None
+    w2.add_view("Extra", type(w2.train_view.grid)())
+    assert w2.tabs.tabText(0) == "Train" and w2.tabs.tabText(1) == "Extra"
+    # qtbot only holds weak references: close (joining the render threads) before the locals go.
+    w.close()
+    w2.close()
+
+
+def test_log_tail_partial_lines_and_truncation(tmp_path):
+    p = tmp_path / "log.jsonl"
+    row = {"step": 1, "critic_loss": 1, "gen_loss": 2, "gp": 0, "wdist": 1, "time": 5}
+    p.write_text(json.dumps(row) + "\n" + '{"step": 2, "cr')
+    tail = LogTail(p)
+    reset, rows = tail.read_new()
+    assert not reset and rows["step"].tolist() == [1.0]
+    with open(p, "a") as f:
+        f.write('itic_loss": 1, "gen_loss": 2, "gp": 0, "wdist": 1}\n')
+    assert tail.read_new()[1]["step"].tolist() == [2.0]
+    p.write_text(json.dumps(row) + "\n")  # a resumed run truncated the log
+    reset, rows = tail.read_new()
+    assert reset and rows["step"].tolist() == [1.0]
+
+
+def test_series_buffer_grows_and_ema():
+    buf = SeriesBuffer(("a",), capacity=2)
+    for i in range(5):
+        buf.append(a=np.array([i, i + 0.5]))
+    assert len(buf) == 10 and buf.view("a")[-1] == 4.5
+    smooth = ema_continue(np.array([1.0, 3.0, 3.0, 7.0]), None, 0, alpha=0.25)
+    assert smooth.tolist() == pytest.approx([1, 2, 7 / 3, 7 / 3 + 0.25 * (7 - 7 / 3)])  # mean, EMA
+    assert ema_continue(np.array([5.0]), 1.0, 100, alpha=0.25).tolist() == [2.0]
+
+
+@pytest.mark.parametrize("arch,channels", [("dcgan", 3), ("dcgan", 1), ("mlp", 1), ("mlp", 3)])
+def test_infer_channels(tiny_cfg, arch, channels):
+    m = tiny_cfg.model.__class__(arch=arch, z_dim=8, width=4, conditional=True)
+    state = build_generator(m, 8, channels, 5).state_dict()
+    assert infer_channels({k: torch.as_tensor(v) for k, v in state.items()}, 8) == channels
+
+
+def test_long_curves_do_not_repaint_while_idle(qtbot, monkeypatch):
+    """With pyqtgraph's x auto-range, auto downsampling made 100k-point plots re-range and
+    repaint forever (75% of a core, idle). The plot now sets its own x range."""
+    paints = []
+    original = loss_plot._TimedPlotArea.paintEvent
+    monkeypatch.setattr(loss_plot._TimedPlotArea, "paintEvent",
+                        lambda self, ev: (paints.append(1), original(self, ev)))
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 600)
+    plot.show()
+    qtbot.wait(50)  # laid out before the data arrives, as in the app
+    n = 100_000
+    rng = np.random.default_rng(0)
+    plot.set_data({"step": np.arange(1, n + 1), "critic_loss": rng.standard_normal(n),
+                   "gen_loss": rng.standard_normal(n), "gp": rng.random(n),
+                   "wdist": rng.random(n)})
+    qtbot.wait(300)
+    paints.clear()
+    qtbot.wait(500)
+    assert paints == []
+    plot.append([n + 1], critic_loss=[0.0], gen_loss=[0.0], gp=[0.0], wdist=[0.0])
+    qtbot.waitUntil(lambda: len(plot.main_items["gp"].xData) == n + 1, timeout=5000)
+    assert plot.plots[0].vb.viewRange()[0][1] >= n + 1  # following the newest step
+    plot.plots[0].vb.sigRangeChangedManually.emit([True, False])
+    assert not plot.follow_box.isChecked()
