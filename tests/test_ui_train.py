@@ -254,10 +254,25 @@ def test_build_window_with_checkpoint(qtbot, trained_run, tmp_path, messages):
     qtbot.addWidget(w2)
     assert messages and messages[-1][0] == "warning" and w2.session.info is None
     w2.add_view("Extra", type(w2.train_view.grid)())
-    assert w2.tabs.tabText(0) == "Train" and w2.tabs.tabText(1) == "Extra"
+    titles = [w2.tabs.tabText(i) for i in range(w2.tabs.count())]
+    assert titles == ["Train", "Generate", "Control", "Morph", "Extra"]
     # qtbot only holds weak references: close (joining the render threads) before the locals go.
     w.close()
     w2.close()
+
+
+def test_first_launch_opens_the_demo_model(qtbot, tmp_path, messages):
+    from explorer.core.demo import demo_run_folder
+
+    if demo_run_folder() is None:
+        pytest.skip("this installation ships no demo model")
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = build_window(None, settings)
+    qtbot.addWidget(w)
+    info = w.session.info
+    assert info is not None and info.class_names[:2] == ("circle", "square")
+    assert w.tabs.tabText(w.tabs.currentIndex()) == "Generate" and not messages
+    w.close()
 
 
 def test_log_tail_partial_lines_and_truncation(tmp_path):

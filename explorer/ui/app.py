@@ -9,21 +9,35 @@ import torch
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from explorer.core.demo import demo_run_folder
+from explorer.ui.control_view import ControlView
+from explorer.ui.generate_view import GenerateView
 from explorer.ui.main_window import MainWindow
+from explorer.ui.morph_view import MorphView
 from explorer.ui.session import ModelSession
 
 APP_NAME = "Latent Lab"
 
 
-def build_window(checkpoint: str | Path | None = None,
-                 settings: QSettings | None = None) -> MainWindow:
+def build_window(checkpoint: str | Path | None = None, settings: QSettings | None = None,
+                 open_demo: bool = True) -> MainWindow:
     """The main window with its session, a checkpoint (or run folder) opened if given.
 
-    A checkpoint that cannot be opened is reported in a message box; the window is still
-    returned. Needs a QApplication. Not shown: the caller decides.
+    Without a checkpoint the bundled demo model is opened (if shipped), so a newcomer can explore
+    before training anything. A checkpoint that cannot be opened is reported in a message box;
+    the window is still returned. Needs a QApplication. Not shown: the caller decides.
     """
     session = ModelSession(device="cuda" if torch.cuda.is_available() else "cpu")
     window = MainWindow(session, settings)
+    generate = GenerateView(session)
+    window.add_view("Generate", generate)
+    window.add_view("Control", ControlView(session))
+    window.add_view("Morph", MorphView(session))
+    demo = demo_run_folder() if open_demo and not checkpoint else None
+    if demo is not None and window.open_checkpoint(demo / "checkpoint.pt"):
+        window.tabs.setCurrentWidget(generate)
+        window.statusBar().showMessage("Demo model opened: a conditional WGAN-GP trained on "
+                                       "Shapes. Train your own in the Train tab.", 15000)
     if checkpoint:
         path = Path(checkpoint)
         if path.is_dir() and ((path / "log.jsonl").is_file() or (path / "config.json").is_file()):

@@ -95,7 +95,8 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel("no model open")
         self.device_label = QLabel(f"device: {device_description()}")
         bar = self.statusBar()
-        bar.addWidget(self.state_label, 1)
+        # Permanent (right-hand) widgets, so temporary status messages never paint over them.
+        bar.addPermanentWidget(self.state_label)
         bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.device_label)
         self.train_view.state_changed.connect(self._on_state_changed)

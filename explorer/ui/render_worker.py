@@ -101,6 +101,9 @@ class RenderThread:
         self.thread.start()
 
     def close(self) -> None:
+        """Stop and join the thread; safe to call more than once."""
+        if not self.thread.isRunning():
+            return
         self.worker.set_renderer(None)
         self.thread.quit()
         self.thread.wait(5000)

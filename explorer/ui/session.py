@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from explorer.core.render import ModelInfo, Renderer
 from explorer.ui.render_worker import RenderRequest, RenderThread
@@ -45,6 +45,10 @@ class ModelSession(QObject):
         self._render = RenderThread()
         self._render.worker.rendered.connect(self.rendered)
         self._render.worker.failed.connect(self.failed)
+        # Join the render thread before Qt tears down, even if nobody called close().
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.close)
 
     def open_checkpoint(self, path: Path | str) -> ModelInfo:
         """Load a checkpoint or run folder; raises CheckpointError with a user message."""
