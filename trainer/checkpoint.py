@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +63,12 @@ def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, 
     try:
         d = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
-        raise CheckpointError(f"{path.name} was refused: it contains objects other than plain "
-                              f"tensors and values ({first[:160]})") from None
+        # torch names the offending global ("Unsupported global: GLOBAL posix.system ...").
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        what = f" such as {found.group(1)}" if found else ""
+        raise CheckpointError(f"{path.name} was refused: it holds Python objects{what} that "
+                              "loading would have to execute; Latent Lab loads only plain tensors "
+                              "and values") from None
     except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path.name} is not a readable checkpoint (truncated or not a "
