@@ -10,9 +10,7 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 
-@pytest.fixture
-def tiny_cfg():
-    """A Shapes run small enough to train a few steps in well under a second on a CPU."""
+def _tiny_cfg():
     from trainer.config import RunConfig
 
     return RunConfig().with_changes(
@@ -21,6 +19,34 @@ def tiny_cfg():
         train={"steps": 6, "batch_size": 8, "n_critic": 2, "log_every": 2, "preview_every": 3,
                "checkpoint_every": 4, "device": "cpu"},
     )
+
+
+@pytest.fixture
+def tiny_cfg():
+    """A Shapes run small enough to train a few steps in well under a second on a CPU."""
+    return _tiny_cfg()
+
+
+@pytest.fixture(scope="session")
+def readonly_run(tmp_path_factory):
+    """One tiny trained conditional run (5 classes, 8 px) shared by tests that only read it."""
+    from trainer.loop import train
+
+    run = tmp_path_factory.mktemp("shared") / "run"
+    events = list(train(run, _tiny_cfg()))
+    assert type(events[-1]).__name__ == "Finished", events[-1]
+    return run
+
+
+@pytest.fixture
+def session(readonly_run, qtbot):
+    """A ModelSession on ``readonly_run``; its render thread is joined at teardown."""
+    from explorer.ui.session import ModelSession
+
+    s = ModelSession()
+    s.open_checkpoint(readonly_run)
+    yield s
+    s.close()
 
 
 @pytest.fixture

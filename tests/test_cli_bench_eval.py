@@ -2,19 +2,7 @@
 
 import json
 
-import pytest
-import torch
-
 from main import main
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convs on a shared 2-core box run far faster on one thread than two (no spin-waits)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_eval_writes_valid_json_and_reuses_its_classifier(trained_run, tmp_path, capsys):

@@ -8,15 +8,6 @@ from trainer.config import ModelConfig
 from trainer.models import build_critic, init_weights
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convs on a shared 2-core box run far faster on one thread than two (no spin-waits)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _critic(size: int, n_classes: int, arch: str = "dcgan") -> torch.nn.Module:
     torch.manual_seed(size + n_classes)
     m = ModelConfig(arch=arch, width=4, conditional=n_classes > 0)

@@ -11,15 +11,6 @@ from trainer.data import ImageData
 from trainer.data.shapes import make_shapes
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convs on a shared 2-core box run far faster on one thread than two (no spin-waits)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_frechet_distance_of_identical_sets_is_zero():
     a = np.random.default_rng(0).normal(size=(500, 6))
     assert abs(frechet_distance(a, a)) < 1e-8

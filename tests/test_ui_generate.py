@@ -12,33 +12,8 @@ from explorer.core.render import Renderer
 from explorer.core.sampling import ONE_CLASS, PER_CLASS, RANDOM
 from explorer.ui.generate_view import EMPTY, GenerateView
 from explorer.ui.render_worker import RenderResult
-from explorer.ui.session import Focus, ModelSession
+from explorer.ui.session import Focus
 from main import main
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """One tiny trained conditional Shapes run (5 classes, 8 px) for the module; the views only
-    read it. Same settings as conftest's ``tiny_cfg``."""
-    from trainer.config import RunConfig
-    from trainer.loop import train
-
-    cfg = RunConfig().with_changes(
-        data={"size": 8, "n_images": 64}, model={"z_dim": 8, "width": 4},
-        train={"steps": 6, "batch_size": 8, "n_critic": 2, "log_every": 2, "preview_every": 3,
-               "checkpoint_every": 4, "device": "cpu"})
-    run = tmp_path_factory.mktemp("gen") / "run"
-    for _ in train(run, cfg):
-        pass
-    return run
-
-
-@pytest.fixture
-def session(trained_run, qtbot):
-    s = ModelSession()
-    s.open_checkpoint(trained_run)
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -69,14 +44,14 @@ def set_mode(view, mode):
     view.mode.setCurrentIndex(view.mode.findData(mode))
 
 
-def test_seed_change_renders_a_new_grid(view, trained_run, qtbot):
+def test_seed_change_renders_a_new_grid(view, readonly_run, qtbot):
     before = view.images.copy()
     with qtbot.waitSignal(view.grid_shown, timeout=10000) as blocker:
         view.seed.setValue(7)
     lat = blocker.args[0]
     assert lat.seeds[0] == 7 and view.latents is lat
     assert not np.array_equal(before, view.images)
-    expected = Renderer.from_checkpoint(trained_run).render(lat.z, lat.y)
+    expected = Renderer.from_checkpoint(readonly_run).render(lat.z, lat.y)
     np.testing.assert_array_equal(view.images, expected)
     assert "ms" in view.render_time.text()
 
@@ -150,7 +125,7 @@ def test_offset_applies_to_grid(view, session, requests, qtbot):
     assert torch.equal([r for r in requests if r.tag == "grid"][-1].z, view.latents.z)
 
 
-def test_export_equals_cli(view, trained_run, tmp_path, qtbot, monkeypatch):
+def test_export_equals_cli(view, readonly_run, tmp_path, qtbot, monkeypatch):
     gui, cli = tmp_path / "gui.png", tmp_path / "cli.png"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(gui), ""))
     with qtbot.waitSignal(view.grid_shown, timeout=10000):
@@ -165,7 +140,7 @@ def test_export_equals_cli(view, trained_run, tmp_path, qtbot, monkeypatch):
     with qtbot.waitSignal(view.exported, timeout=20000) as blocker:
         view.export_button.click()
     assert blocker.args == [str(gui)]
-    assert main(["sample", "--checkpoint", str(trained_run), "--seed", "5", "--n", "6",
+    assert main(["sample", "--checkpoint", str(readonly_run), "--seed", "5", "--n", "6",
                  "--class", "1", "--truncation", "0.8", "--scale", "3", "--pad", "1",
                  "--out", str(cli)]) == 0
     a, b = np.asarray(Image.open(gui)), np.asarray(Image.open(cli))
@@ -176,7 +151,7 @@ def test_export_equals_cli(view, trained_run, tmp_path, qtbot, monkeypatch):
         set_mode(view, PER_CLASS)
     with qtbot.waitSignal(view.exported, timeout=20000):
         view.export_button.click()
-    assert main(["sample", "--checkpoint", str(trained_run), "--seed", "5", "--n", "8",
+    assert main(["sample", "--checkpoint", str(readonly_run), "--seed", "5", "--n", "8",
                  "--per-class", "--truncation", "0.8", "--scale", "3", "--pad", "1",
                  "--out", str(cli)]) == 0
     np.testing.assert_array_equal(np.asarray(Image.open(gui)), np.asarray(Image.open(cli)))

@@ -9,32 +9,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from explorer.core.latent import one_hot, seed_z
 from explorer.ui.morph_view import EMPTY, MorphView
-from explorer.ui.session import Focus, ModelSession
+from explorer.ui.session import Focus
 from main import main
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """One tiny trained conditional Shapes run (5 classes, 8 px, z_dim 8) for the module."""
-    from trainer.config import RunConfig
-    from trainer.loop import train
-
-    cfg = RunConfig().with_changes(
-        data={"size": 8, "n_images": 64}, model={"z_dim": 8, "width": 4},
-        train={"steps": 6, "batch_size": 8, "n_critic": 2, "log_every": 2, "preview_every": 3,
-               "checkpoint_every": 4, "device": "cpu"})
-    run = tmp_path_factory.mktemp("morph") / "run"
-    for _ in train(run, cfg):
-        pass
-    return run
-
-
-@pytest.fixture
-def session(trained_run, qtbot):
-    s = ModelSession()
-    s.open_checkpoint(trained_run)
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -130,7 +106,7 @@ def decode_gif(path):
     return frames, im
 
 
-def test_gif_and_strip_equal_cli(view, trained_run, tmp_path, qtbot, monkeypatch):
+def test_gif_and_strip_equal_cli(view, readonly_run, tmp_path, qtbot, monkeypatch):
     configure(view, qtbot, a=3, b=4, class_a=0, class_b=2, frames=5, fps=10, ping_pong=True,
               spherical=False, scale=2)
     gui = tmp_path / "gui.gif"
@@ -142,7 +118,7 @@ def test_gif_and_strip_equal_cli(view, trained_run, tmp_path, qtbot, monkeypatch
             QThread.currentThread() == QApplication.instance().thread()))
     assert len(in_gui_thread) > 8 and all(in_gui_thread)  # the dialog is only touched there
     cli = tmp_path / "cli.gif"
-    assert main(["morph", "--checkpoint", str(trained_run), "--a", "3", "--b", "4",
+    assert main(["morph", "--checkpoint", str(readonly_run), "--a", "3", "--b", "4",
                  "--class-a", "0", "--class-b", "2", "--frames", "5", "--fps", "10",
                  "--ping-pong", "--lerp", "--scale", "2", "--out", str(cli)]) == 0
     (gf, gim), (cf, _) = decode_gif(gui), decode_gif(cli)
@@ -156,7 +132,7 @@ def test_gif_and_strip_equal_cli(view, trained_run, tmp_path, qtbot, monkeypatch
     with qtbot.waitSignal(view.exported, timeout=20000) as blocker:
         view.export_strip.click()
     assert blocker.args == [str(tmp_path / "gui.png")]
-    assert main(["morph", "--checkpoint", str(trained_run), "--a", "3", "--b", "4",
+    assert main(["morph", "--checkpoint", str(readonly_run), "--a", "3", "--b", "4",
                  "--class-a", "0", "--class-b", "2", "--frames", "5", "--ping-pong", "--lerp",
                  "--scale", "2", "--pad", "0", "--out", str(tmp_path / "cli.png")]) == 0
     a = np.asarray(Image.open(tmp_path / "gui.png"))
