@@ -133,6 +133,18 @@ def test_worker_error_is_shown_not_raised(qtbot, window, tiny_cfg, tmp_path):
     assert tv.start_button.isEnabled()
 
 
+def test_unwritable_run_folder_is_a_message(qtbot, window, tiny_cfg, tmp_path):
+    locked = tmp_path / "locked"
+    locked.write_text("a file where the run folder's parent should be")
+    tv = window.train_view
+    tv.form.set_config(tiny_cfg)
+    tv.form.set_run_dir(locked / "run")
+    assert tv.start()
+    _wait_idle(qtbot, tv)
+    assert not tv.banner.isHidden() and "cannot create folder" in tv.banner.text()
+    assert locked.read_text().startswith("a file")  # nothing lost
+
+
 def test_unexpected_exception_becomes_failed_signal(qtbot, monkeypatch, tmp_path, tiny_cfg):
     def boom(*args, **kwargs):
         raise ValueError("disk on fire")
