@@ -267,7 +267,7 @@ def test_build_window_with_checkpoint(qtbot, trained_run, tmp_path, messages):
     assert messages and messages[-1][0] == "warning" and w2.session.info is None
     w2.add_view("Extra", type(w2.train_view.grid)())
     titles = [w2.tabs.tabText(i) for i in range(w2.tabs.count())]
-    assert titles == ["Train", "Generate", "Control", "Morph", "Extra"]
+    assert titles == ["Train", "Generate", "Control", "Morph", "Quality", "Extra"]
     # qtbot only holds weak references: close (joining the render threads) before the locals go.
     w.close()
     w2.close()

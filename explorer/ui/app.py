@@ -14,6 +14,7 @@ from explorer.ui.control_view import ControlView
 from explorer.ui.generate_view import GenerateView
 from explorer.ui.main_window import MainWindow
 from explorer.ui.morph_view import MorphView
+from explorer.ui.quality_view import QualityView
 from explorer.ui.session import ModelSession
 
 APP_NAME = "Latent Lab"
@@ -33,6 +34,7 @@ def build_window(checkpoint: str | Path | None = None, settings: QSettings | Non
     window.add_view("Generate", generate)
     window.add_view("Control", ControlView(session))
     window.add_view("Morph", MorphView(session))
+    window.add_view("Quality", QualityView(session))
     demo = demo_run_folder() if open_demo and not checkpoint else None
     if demo is not None and window.open_checkpoint(demo / "checkpoint.pt"):
         window.tabs.setCurrentWidget(generate)

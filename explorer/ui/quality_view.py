@@ -1,0 +1,241 @@
+"""The Quality tab: FD, class accuracy and coverage of the open checkpoint (DESIGN.md §6).
+
+A thin Qt front over the Qt-free ``evaluate_checkpoint``, run in its own QThread. Progress text
+comes from its progress callback; Cancel takes effect at the next progress point.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.quality import QualityError, evaluate_checkpoint
+from explorer.ui.session import ModelSession
+from trainer.checkpoint import CheckpointError
+from trainer.data import DataError
+
+COLUMNS = ("model", "FD", "accuracy", "coverage", "per-class accuracy / share")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class QualityWorker(QObject):
+    progressed = Signal(str)
+    completed = Signal(object)  # the evaluate_checkpoint dict
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, path: Path, n: int, device: str, classifier_steps: int,
+                 over_steps: bool) -> None:
+        super().__init__()
+        self.path, self.n, self.device = Path(path), n, device
+        self.classifier_steps, self.over_steps = classifier_steps, over_steps
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _progress(self, what: str) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled
+        self.progressed.emit(what)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = evaluate_checkpoint(self.path, self.n, self.device, self.classifier_steps,
+                                         over_steps=self.over_steps, progress=self._progress)
+            self.completed.emit(result)
+        except _Cancelled:
+            self.cancelled.emit()
+        except (QualityError, CheckpointError, DataError) as e:
+            self.failed.emit(str(e))
+        except (OSError, RuntimeError, ValueError, KeyError) as e:
+            self.failed.emit(f"measuring quality failed: {e}")
+        finally:
+            self.finished.emit()
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+class QualityView(QWidget):
+    measured = Signal(object)  # the result dict, once shown
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.classifier_steps = 500  # eval-classifier training steps when not cached
+        self.result: dict[str, Any] | None = None
+        self._thread: QThread | None = None
+        self._worker: QualityWorker | None = None
+
+        self.samples = QSpinBox()
+        self.samples.setRange(2, 100000)
+        self.samples.setValue(1000)
+        self.over_steps = QCheckBox("over all snapshots")
+        self.measure = QPushButton("Measure quality")
+        self.measure.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setVisible(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.fd_plot = pg.PlotWidget(title="FD vs step")
+        self.acc_plot = pg.PlotWidget(title="accuracy vs step")
+        for p, left in ((self.fd_plot, "FD"), (self.acc_plot, "accuracy")):
+            p.setLabel("bottom", "step")
+            p.setLabel("left", left)
+            p.setVisible(False)
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("samples"))
+        row.addWidget(self.samples)
+        row.addWidget(self.over_steps)
+        row.addWidget(self.measure)
+        row.addWidget(self.cancel_button)
+        row.addStretch(1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.fd_plot)
+        plots.addWidget(self.acc_plot)
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(self.busy)
+        lay.addWidget(self.status)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(plots, 1)
+
+        session.model_changed.connect(self._on_model_changed)
+        app = QCoreApplication.instance()
+        if app is not None:  # never let Qt destroy a running QThread
+            app.aboutToQuit.connect(self._shutdown)
+        self._on_model_changed(session.info)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def _path(self) -> Path | None:
+        info = self.session.info
+        return None if info is None else info.path
+
+    def _on_model_changed(self, _info: object) -> None:
+        if self.running:
+            return
+        info = self.session.info
+        if info is None:
+            self._set_status("Open a model to measure its quality.")
+        elif info.path is None:
+            self._set_status("The open model is a live training model without a checkpoint "
+                             "file; open a checkpoint to measure its quality.")
+        else:
+            self._set_status(f"Ready: {info.path}")
+        self.measure.setEnabled(self._path() is not None)
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status.setStyleSheet("color: #c62828;" if error else "")
+        self.status.setText(text)
+
+    def start(self) -> None:
+        path = self._path()
+        if path is None or self.running:
+            return
+        self.result = None
+        self.table.setRowCount(0)
+        self.summary.clear()
+        for p in (self.fd_plot, self.acc_plot):
+            p.clear()
+            p.setVisible(False)
+        self._thread = QThread()
+        self._thread.setObjectName("quality")
+        self._worker = QualityWorker(path, self.samples.value(), str(self.session.device),
+                                     self.classifier_steps, self.over_steps.isChecked())
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.progressed.connect(lambda s: self._set_status(f"... {s}"))
+        self._worker.completed.connect(self._on_completed)
+        self._worker.failed.connect(lambda s: self._set_status(f"error: {s}", error=True))
+        self._worker.cancelled.connect(lambda: self._set_status("cancelled"))
+        self._worker.finished.connect(self._thread.quit)
+        self._thread.finished.connect(self._on_thread_finished)
+        self.measure.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.busy.setVisible(True)
+        self._set_status("... starting")
+        self._thread.start()
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            self._set_status("... cancelling (at the next step)")
+
+    def wait(self, ms: int = 60000) -> bool:
+        return self._thread is None or self._thread.wait(ms)
+
+    def _shutdown(self) -> None:
+        self.cancel()
+        self.wait()
+
+    def _on_thread_finished(self) -> None:
+        self._thread, self._worker = None, None
+        self.busy.setVisible(False)
+        self.cancel_button.setEnabled(False)
+        self.measure.setEnabled(self._path() is not None)
+
+    def _on_completed(self, r: dict[str, Any]) -> None:
+        self.result = r
+        held = r["classifier"]["held_out"]
+        trust = ("untrained (random features)" if held.get("metric") is None
+                 else f"held-out {held['metric']} {held['value']:.3f} on {held['n']} real images")
+        self.summary.setText(
+            f"step {r['step']}, n = {r['n']}; classifier: {r['classifier']['kind']}, {trust}\n"
+            f"FD real vs real (noise floor at this n): {r['fd_real_vs_real']:.3f}"
+            + (f"\nclasses: {', '.join(r['class_names'])}" if r["class_names"] else ""))
+        models = r["models"]
+        self.table.setRowCount(len(models))
+        for i, (name, m) in enumerate(models.items()):
+            per = m.get("per_class_accuracy") or m.get("predicted_share") or []
+            cells = (name, f"{m['fd']:.3f}", _pct(m.get("accuracy")), _pct(m.get("coverage")),
+                     " ".join("-" if p is None else f"{p:.2f}" for p in per))
+            for j, text in enumerate(cells):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        rows = [x for x in r.get("over_steps") or [] if "error" not in x]
+        if rows:
+            steps = [x["step"] for x in rows]
+            self.fd_plot.plot(steps, [x["fd"] for x in rows], symbol="o")
+            self.fd_plot.setVisible(True)
+            if all("accuracy" in x for x in rows):
+                self.acc_plot.plot(steps, [x["accuracy"] for x in rows], symbol="o")
+                self.acc_plot.setVisible(True)
+        self._set_status(f"measured {r['checkpoint']}")
+        self.measured.emit(r)

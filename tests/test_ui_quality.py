@@ -1,0 +1,50 @@
+"""QualityView driven with qtbot: a measurement fills the table; no model, no button."""
+
+import shutil
+
+from explorer.ui.quality_view import QualityView
+from explorer.ui.session import ModelSession
+
+
+def test_measure_fills_table(session, readonly_run, tmp_path, qtbot):
+    run = tmp_path / "run"  # a copy: the eval classifier is cached in the run folder
+    shutil.copytree(readonly_run, run)
+    session.open_checkpoint(run)
+    view = QualityView(session)
+    qtbot.addWidget(view)
+    assert view.measure.isEnabled()
+    view.samples.setValue(64)
+    view.classifier_steps = 30
+    view.over_steps.setChecked(True)
+    view.measure.click()
+    assert not view.measure.isEnabled()
+    qtbot.waitUntil(lambda: not view.running, timeout=60000)
+    assert view.result is not None, view.status.text()
+    rows = {view.table.item(i, 0).text(): i for i in range(view.table.rowCount())}
+    assert "G_ema" in rows
+    fd = float(view.table.item(rows["G_ema"], 1).text())
+    assert fd >= 0
+    assert "noise floor" in view.summary.text()
+    assert view.result["over_steps"] and view.fd_plot.isVisibleTo(view)
+    assert view.measure.isEnabled()
+
+
+def test_error_shown_inline(session, tmp_path, qtbot):
+    view = QualityView(session)
+    qtbot.addWidget(view)
+    view._path = lambda: tmp_path / "missing.pt"  # noqa: SLF001
+    view.measure.click()
+    qtbot.waitUntil(lambda: not view.running, timeout=20000)
+    assert view.result is None and view.status.text().startswith("error:")
+    assert "Traceback" not in view.status.text()
+
+
+def test_no_model_disables_button(qtbot):
+    s = ModelSession()
+    try:
+        view = QualityView(s)
+        qtbot.addWidget(view)
+        assert not view.measure.isEnabled()
+        assert "Open a model" in view.status.text()
+    finally:
+        s.close()
