@@ -111,9 +111,11 @@ class QualityView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.fd_plot = pg.PlotWidget(title="FD vs step")
         self.acc_plot = pg.PlotWidget(title="accuracy vs step")
-        for p, left in ((self.fd_plot, "FD"), (self.acc_plot, "accuracy")):
+        for p, left in ((self.fd_plot, "FD"), (self.acc_plot, "class accuracy (%)")):
             p.setLabel("bottom", "step")
             p.setLabel("left", left)
+            # No SI prefixes: pyqtgraph would label 0.6 as "600 (x0.001)".
+            p.getAxis("left").enableAutoSIPrefix(False)
             p.setVisible(False)
 
         row = QHBoxLayout()
@@ -235,7 +237,7 @@ class QualityView(QWidget):
             self.fd_plot.plot(steps, [x["fd"] for x in rows], symbol="o")
             self.fd_plot.setVisible(True)
             if all("accuracy" in x for x in rows):
-                self.acc_plot.plot(steps, [x["accuracy"] for x in rows], symbol="o")
+                self.acc_plot.plot(steps, [100 * x["accuracy"] for x in rows], symbol="o")
                 self.acc_plot.setVisible(True)
         self._set_status(f"measured {r['checkpoint']}")
         self.measured.emit(r)
