@@ -60,6 +60,9 @@ def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, 
         path = found
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is foreign
+        raise CheckpointError(f"{path.name} is not a readable checkpoint (truncated, or not a "
+                              "PyTorch checkpoint file at all)")
     try:
         d = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
