@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from trainer.fileio import atomic_write_text
+from explorer.cli.common import write_report
 
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
 
@@ -76,14 +75,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:  # e.g. a config override out of range
         print(f"error: {e}", file=sys.stderr)
         return 2
-    try:
-        atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
-    except OSError as e:
-        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
-        return 1
-    print(format_table(result))
-    print(f"\nwritten: {args.out}")
-    return 0
+    return write_report(args.out, result, format_table(result))
 
 
 def format_table(result: dict[str, Any]) -> str:

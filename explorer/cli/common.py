@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from explorer.core.render import Renderer
 from trainer.checkpoint import CheckpointError
+from trainer.fileio import atomic_write_text
 
 DEVICES = ("cpu", "auto", "cuda", "mps")
 
@@ -47,3 +50,15 @@ def load_renderer(path: Path, device: str) -> Renderer:
 def fail(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+def write_report(out: Path, result: dict[str, Any], table: str) -> int:
+    """Write ``result`` as JSON (atomically), then print the readable table; an exit code."""
+    try:
+        atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+    except OSError as e:
+        print(f"error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(table)
+    print(f"\nwritten: {out}")
+    return 0
