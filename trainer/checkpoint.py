@@ -17,10 +17,6 @@ with ``torch.load(weights_only=True)``, which refuses to execute code from the f
 
 from __future__ import annotations
 
-import io
-import pickle
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +25,8 @@ import torch
 from torch import nn
 
 from trainer.config import ConfigError, RunConfig
-from trainer.fileio import atomic_write_with
 from trainer.models import build_generator
+from trainer.plainfile import PlainFileError, load_plain, save_plain
 
 FORMAT = "latent-lab-checkpoint"
 VERSION = 1
@@ -42,11 +38,7 @@ class CheckpointError(Exception):
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` (with format/version added) to ``path`` via a temp file + rename."""
-    payload = {"format": FORMAT, "version": VERSION, **state}
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    data = buf.getvalue()
-    atomic_write_with(Path(path), lambda f: f.write(data))
+    save_plain(path, FORMAT, VERSION, state)
 
 
 def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -58,29 +50,10 @@ def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, 
             raise CheckpointError(f"{path} holds no checkpoint (expected checkpoint.pt or "
                                   "snapshots/step_*.pt in it)")
         path = found
-    if not path.exists():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is foreign
-        raise CheckpointError(f"{path.name} is not a readable checkpoint (truncated, or not a "
-                              "PyTorch checkpoint file at all)")
     try:
-        d = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        # torch names the offending global ("Unsupported global: GLOBAL posix.system ...").
-        found = re.search(r"GLOBAL ([\w.]+)", str(e))
-        what = f" such as {found.group(1)}" if found else ""
-        raise CheckpointError(f"{path.name} was refused: it holds Python objects{what} that "
-                              "loading would have to execute; Latent Lab loads only plain tensors "
-                              "and values") from None
-    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path.name} is not a readable checkpoint (truncated or not a "
-                              f"PyTorch file): {msg[:160]}") from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise CheckpointError(f"{path.name} is a PyTorch file but not a Latent Lab checkpoint")
-    if d.get("version") != VERSION:
-        raise CheckpointError(f"{path.name} has checkpoint version {d.get('version')!r}; this "
-                              f"Latent Lab reads version {VERSION}")
+        d = load_plain(path, FORMAT, VERSION, "checkpoint", map_location)
+    except PlainFileError as e:
+        raise CheckpointError(str(e)) from None
     for key in ("config", "step", "G_ema", "channels", "size", "class_names"):
         if key not in d:
             raise CheckpointError(f"{path.name} is incomplete: missing '{key}'")

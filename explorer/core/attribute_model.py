@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import json
-import pickle
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,7 @@ from torch import nn
 from explorer.core.directions import Cancelled, DirectionsError
 from trainer.config import DataConfig
 from trainer.data import DataError, ImageData, load_dataset
-from trainer.fileio import atomic_write_with
+from trainer.plainfile import PlainFileError, load_plain, save_plain
 
 FORMAT = "latent-lab-attribute-model"
 VERSION = 1
@@ -169,28 +166,21 @@ def train_attribute_model(data: ImageData, steps: int = 1000, batch_size: int = 
 
 def save_attribute_model(path: Path, model: AttributeModel) -> None:
     payload = {
-        "format": FORMAT, "version": VERSION, "state": model.net.state_dict(),
+        "state": model.net.state_dict(),
         "channels": model.net.net[0].in_channels, "attribute_names": model.attribute_names,
         "binary": model.binary, "mean": model.mean, "std": model.std,
         "class_names": model.class_names, "data_key": model.data_key,
         "scores": list(model.scores), "class_accuracy": model.class_accuracy,
     }
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    data = buf.getvalue()
-    atomic_write_with(Path(path), lambda f: f.write(data))
+    save_plain(Path(path), FORMAT, VERSION, payload)
 
 
 def load_attribute_model(path: Path) -> AttributeModel:
     """Load a cached model (weights_only: never executes code from the file)."""
     try:
-        d = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError,
-            ValueError, KeyError) as e:
-        raise DirectionsError(f"{Path(path).name} is not a usable attribute model: "
-                              f"{str(e)[:120]}") from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT or d.get("version") != VERSION:
-        raise DirectionsError(f"{Path(path).name} is not a Latent Lab attribute model")
+        d = load_plain(Path(path), FORMAT, VERSION, "attribute model")
+    except PlainFileError as e:
+        raise DirectionsError(str(e)) from None
     try:
         names, classes = list(d["attribute_names"]), list(d["class_names"])
         net = AttributeNet(int(d["channels"]), len(names) + len(classes))

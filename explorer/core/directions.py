@@ -8,16 +8,13 @@ holds what every source shares. Qt-free: used by the CLI and the Control view al
 
 from __future__ import annotations
 
-import io
-import pickle
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
-from trainer.fileio import atomic_write_with
+from trainer.plainfile import PlainFileError, load_plain, save_plain
 
 SOURCES = ("sefa", "ganspace", "supervised", "conditional", "example")
 FORMAT = "latent-lab-directions"
@@ -185,7 +182,6 @@ def save_directions(path: Path | str, directions: Sequence[Direction]) -> None:
     if not directions:
         raise DirectionsError("no directions to save")
     payload = {
-        "format": FORMAT, "version": VERSION,
         "z_dim": directions[0].z_dim,
         "names": [d.name for d in directions],
         "sources": [d.source for d in directions],
@@ -193,11 +189,8 @@ def save_directions(path: Path | str, directions: Sequence[Direction]) -> None:
         "ranges": torch.tensor([list(d.range) for d in directions], dtype=torch.float32),
         "vectors": stack(directions).contiguous(),  # (K, z_dim)
     }
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    data = buf.getvalue()
     try:
-        atomic_write_with(Path(path), lambda f: f.write(data))
+        save_plain(Path(path), FORMAT, VERSION, payload)
     except OSError as e:
         raise DirectionsError(f"cannot write {path}: {e.strerror or e}") from None
 
@@ -207,20 +200,9 @@ def load_directions(path: Path | str, z_dim: int | None = None) -> list[Directio
     path = Path(path)
     name = path.name
     try:
-        d = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DirectionsError(f"no directions file at {path}") from None
-    except pickle.UnpicklingError:
-        raise DirectionsError(f"{name} was refused: it holds objects other than plain tensors "
-                              "and values") from None
-    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
-        raise DirectionsError(f"{name} is not a readable directions file (truncated or not a "
-                              f"PyTorch file): {str(e)[:120]}") from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise DirectionsError(f"{name} is not a Latent Lab directions file")
-    if d.get("version") != VERSION:
-        raise DirectionsError(f"{name} has version {d.get('version')!r}; this Latent Lab reads "
-                              f"version {VERSION}")
+        d = load_plain(path, FORMAT, VERSION, "directions file")
+    except PlainFileError as e:
+        raise DirectionsError(str(e)) from None
     try:
         vectors, ranges = d["vectors"], d["ranges"]
         names, sources, attrs = list(d["names"]), list(d["sources"]), list(d["attributes"])

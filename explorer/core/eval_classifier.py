@@ -9,10 +9,7 @@ the Fréchet distance in quality.py. Cached as ``eval_classifier.pt``, loaded wi
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-import pickle
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.config import DataConfig
-from trainer.fileio import atomic_write_with
+from trainer.plainfile import PlainFileError, load_plain, save_plain
 
 FORMAT, VERSION = "latent-lab-eval-classifier", 1
 CACHE_NAME = "eval_classifier.pt"
@@ -145,29 +142,24 @@ def train_classifier(data: Any, key: str, steps: int = 500, batch: int = 128,
 
 
 def save_classifier(path: Path, clf: EvalClassifier) -> None:
-    payload = {"format": FORMAT, "version": VERSION, "kind": clf.kind,
+    payload = {"kind": clf.kind,
                "state": clf.net.state_dict(), "channels": clf.net.body[0].in_channels,
                "n_out": clf.net.head.out_features,
                "class_names": clf.class_names, "held_out": json.dumps(clf.held_out),
                "data_key": clf.data_key}
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    atomic_write_with(Path(path), lambda f: f.write(buf.getvalue()))
+    save_plain(Path(path), FORMAT, VERSION, payload)
 
 
 def load_classifier(path: Path) -> EvalClassifier | None:
     """A cached classifier, or None if the file is missing, damaged or not ours."""
     try:
-        d = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(d, dict) or d.get("format") != FORMAT or d.get("version") != VERSION:
-            return None
+        d = load_plain(Path(path), FORMAT, VERSION, "eval classifier")
         net = FeatureNet(int(d["channels"]), int(d["n_out"]))
         net.load_state_dict(d["state"])
         return EvalClassifier(net.eval().requires_grad_(False), str(d["kind"]),
                               list(d["class_names"]), json.loads(d["held_out"]),
                               str(d["data_key"]))
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError,
-            ValueError, KeyError, TypeError):
+    except (PlainFileError, RuntimeError, KeyError, TypeError, ValueError):
         return None
 
 
