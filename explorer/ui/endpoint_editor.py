@@ -26,6 +26,7 @@ from explorer.core.morph import Endpoint, endpoint_from_seed
 from explorer.core.render import ModelInfo
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.session import Focus
+from explorer.ui.widgets import refill_combo
 
 MAX_SEED = 2_000_000_000
 
@@ -82,13 +83,7 @@ class EndpointEditor(QGroupBox):
         conditional = info is not None and info.conditional
         self.class_label.setVisible(conditional)
         self.class_combo.setVisible(conditional)
-        self.class_combo.blockSignals(True)
-        old = self.class_combo.currentText()
-        self.class_combo.clear()
-        if conditional:
-            self.class_combo.addItems(list(info.class_names))
-            self.class_combo.setCurrentIndex(max(0, self.class_combo.findText(old)))
-        self.class_combo.blockSignals(False)
+        refill_combo(self.class_combo, info.class_names if conditional else [])
         self.thumb.set_images(None)
         self._show_origin()
 

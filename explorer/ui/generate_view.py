@@ -37,6 +37,7 @@ from explorer.ui.focus_panel import FocusPanel
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import Focus, ModelSession
+from explorer.ui.widgets import refill_combo
 
 EMPTY = "Open a checkpoint or train a model"
 MAX_SEED = 2_000_000_000  # leaves room for seed + i in a 32-bit spin box
@@ -239,13 +240,7 @@ class GenerateView(QWidget):
         conditional = has and info.conditional
         self.form.setRowVisible(self.mode, conditional)
         self.form.setRowVisible(self.class_combo, conditional)
-        self.class_combo.blockSignals(True)
-        old = self.class_combo.currentText()
-        self.class_combo.clear()
-        if conditional:
-            self.class_combo.addItems(list(info.class_names))
-            self.class_combo.setCurrentIndex(max(0, self.class_combo.findText(old)))
-        self.class_combo.blockSignals(False)
+        refill_combo(self.class_combo, info.class_names if conditional else [])
         self._sync_count_to_mode(info)
         if not has:
             self.latents = self.images = self._shown_z = None
