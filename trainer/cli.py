@@ -13,12 +13,23 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from trainer.config import DATASETS, LOSSES, PRESETS, SIZES, ConfigError, RunConfig, apply_preset
+from trainer.config import (
+    COMPILE,
+    DATASETS,
+    LOSSES,
+    PRECISIONS,
+    PRESETS,
+    SIZES,
+    ConfigError,
+    RunConfig,
+    apply_preset,
+)
 from trainer.distributed import from_env
 from trainer.events import (
     CheckpointSaved,
     Failed,
     Finished,
+    Notice,
     Started,
     StepStats,
     TrainControl,
@@ -57,6 +68,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None)
+    p.add_argument("--gp-impl", choices=("explicit", "autograd"),
+                   help="gradient penalty: explicit input gradient (default, first-order only) or "
+                   "autograd's double backward (the reference)")
+    p.add_argument("--compile", choices=COMPILE,
+                   help="torch.compile the step: auto (default) = on a single CUDA GPU, with CUDA "
+                   "graphs; falls back to eager if compiling fails")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="fp32 (default) or bf16 autocast (faster on recent GPUs, ~5%% gradient "
+                   "error)")
     p.add_argument("--dry-run", action="store_true", help="print the config and exit")
 
 
@@ -66,7 +86,8 @@ _MODEL_FLAGS = {"arch": "arch", "z_dim": "z_dim", "width": "width", "conditional
 _TRAIN_FLAGS = {"loss": "loss", "steps": "steps", "batch_size": "batch_size", "lr": "lr",
                 "betas": "betas", "n_critic": "n_critic", "gp_lambda": "gp_lambda", "clip": "clip",
                 "ema_decay": "ema_decay", "preview_every": "preview_every",
-                "checkpoint_every": "checkpoint_every", "seed": "seed", "device": "device"}
+                "checkpoint_every": "checkpoint_every", "seed": "seed", "device": "device",
+                "gp_impl": "gp_impl", "compile": "compile", "precision": "precision"}
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -141,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(ev, Started):
                 print(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
                       f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
-                      f"{ev.config.train.loss}", file=sys.stderr)
+                      f"{ev.config.train.loss}; {ev.step_impl}", file=sys.stderr)
                 bar = tqdm(total=ev.total_steps, initial=ev.start_step, unit="step",
                            dynamic_ncols=True, file=sys.stderr)
             elif isinstance(ev, StepStats) and bar is not None:
@@ -149,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
                 bar.set_postfix_str(f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} "
                                     f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f} "
                                     f"{ev.images_per_s:.0f} img/s", refresh=False)
+            elif isinstance(ev, Notice):
+                (tqdm.write if bar is not None else print)(f"note: {ev.message}", file=sys.stderr)
             elif isinstance(ev, CheckpointSaved) and bar is not None:
                 bar.set_description_str(f"ckpt @{ev.step}", refresh=False)
             elif isinstance(ev, Failed):

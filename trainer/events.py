@@ -27,6 +27,7 @@ class Started:
     attribute_names: list[str]
     data_summary: str
     resumed: bool = False
+    step_impl: str = ""  # how the step runs: "explicit gradient penalty, eager, fp32"
 
 
 @dataclass
@@ -79,12 +80,21 @@ class Finished:
 
 
 @dataclass
+class Notice:
+    """Something the user should know that does not stop training (a compile fell back)."""
+
+    step: int
+    message: str
+
+
+@dataclass
 class Failed:
     step: int
     message: str
 
 
-Event = Started | StepStats | Preview | CheckpointSaved | Paused | Resumed | Finished | Failed
+Event = (Started | StepStats | Preview | CheckpointSaved | Paused | Resumed | Finished | Failed
+         | Notice)
 
 
 class TrainControl:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer import fastgp, losses
+from trainer import losses, speed
 from trainer.config import RunConfig
 from trainer.distributed import DistInfo
 from trainer.models import build_critic, build_generator, ema_update, init_weights
@@ -33,24 +33,31 @@ class GAN:
         init_weights(self.G)
         init_weights(self.D)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        # The modules the step runs through: DDP wrappers under torchrun (gradients averaged
-        # across processes), the plain modules otherwise. State is always read from the plain ones.
-        self._G: nn.Module = self.G
-        self._D: nn.Module = self.D
-        if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [device.index] if device.type == "cuda" else None
-            self._G, self._D = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
         t = cfg.train
         fused = device.type == "cuda"
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=t.betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=t.betas, fused=fused)
-        # The explicit penalty (first-order only) where the critic supports it; autograd's double
-        # backward for the MLP critic and under DDP (whose gradient averaging it would bypass).
-        self._gp_loss = (fastgp.wgan_gp_critic_loss_explicit
-                         if t.gp_impl == "explicit" and fastgp.supports(self._D)
-                         else losses.wgan_gp_critic_loss)
+        speed.check_precision(t.precision, device)
+        # What the step runs through: the losses as modules (trainer/speed.py); under torchrun the
+        # critic loss and the generator in DDP wrappers (gradients averaged across processes).
+        # State is always read from the plain G and D.
+        critic_loss: nn.Module = speed.CriticLoss(self.D, t)
+        self._G: nn.Module = self.G
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if device.type == "cuda" else None
+            critic_loss, self._G = DDP(critic_loss, device_ids=ids), DDP(self.G, device_ids=ids)
+        # Notes for the user (a compile that fell back to eager); the loop reports new ones.
+        self.notes: list[str] = []
+        mode = speed.compile_mode(t.compile, device, self.dist.enabled)
+        self._critic_step = speed.LossRunner("critic loss", critic_loss, self.opt_D, mode,
+                                             t.precision, device, self.notes)
+        # The critic's weights are constants in the generator step (so the plain critic, not a
+        # DDP wrapper, which would wait for critic gradients that never come).
+        self._gen_step = speed.LossRunner(
+            "generator loss", speed.GeneratorLoss(self._G, self.D, t.loss), self.opt_G, mode,
+            t.precision, device, self.notes)
         self.rng = torch.Generator(device=device).manual_seed(self._rank_seed(0))
         self.step = 0
 
@@ -60,43 +67,42 @@ class GAN:
         t = self.cfg.train
         bs, z_dim = t.batch_size, self.cfg.model.z_dim
         stats: dict[str, torch.Tensor] = {}
+        if self._critic_step.is_compiled and self.device.type == "cuda":
+            torch.compiler.cudagraph_mark_step_begin()
         self.D.requires_grad_(True)
         for _ in range(t.n_critic):
             real, labels = data.batch(bs, self.rng)
             y = self._one_hot(labels)
             z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
-            with torch.no_grad():
+            with torch.no_grad(), speed.autocast(t.precision, self.device):
                 fake = self._G(z, y)
-            if t.loss == "wgan-gp":
-                eps = torch.rand(bs, device=self.device, generator=self.rng)
-                loss, stats = self._gp_loss(self._D, real, fake, y, eps, t.gp_lambda)
-            elif t.loss == "wgan-clip":
-                loss, stats = losses.wgan_critic_loss(self._D, real, fake, y)
-            else:
-                loss, stats = losses.bce_critic_loss(self._D, real, fake, y)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss.backward()
+            eps = (torch.rand(bs, device=self.device, generator=self.rng)
+                   if t.loss == "wgan-gp" else None)
+            stats = self._critic_step(real, fake.to(real.dtype), y, eps)
             self.opt_D.step()
             if t.loss == "wgan-clip":
                 losses.clip_weights(self.D, t.clip)
 
-        # Generator step: the critic's weights are constants here (so the plain critic, not its
-        # DDP wrapper, which would wait for critic gradients that never come).
         self.D.requires_grad_(False)
         z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
         y = self._random_classes(bs)
-        scores = self.D(self._G(z, y), y)
-        g_loss = (losses.bce_generator_loss(scores) if t.loss == "bce"
-                  else losses.wgan_generator_loss(scores))
-        self.opt_G.zero_grad(set_to_none=True)
-        g_loss.backward()
+        g_stats = self._gen_step(z, y)
         self.opt_G.step()
         # EMA warm-up: early on the average would be dominated by the random initial weights.
         ema_update(self.G_ema, self.G, min(t.ema_decay, (1 + self.step) / (10 + self.step)))
         self.step += 1
         zero = torch.zeros((), device=self.device)
-        return {"critic_loss": stats["critic_loss"], "gen_loss": g_loss.detach(),
+        return {"critic_loss": stats["critic_loss"], "gen_loss": g_stats["gen_loss"],
                 "gp": stats.get("gp", zero), "wdist": stats["wdist"]}
+
+    @property
+    def step_impl(self) -> str:
+        """How the step runs, for the user: "explicit gradient penalty, eager, fp32"."""
+        return speed.describe(self._critic_step, self.cfg.train.precision)
+
+    @property
+    def compiled(self) -> bool:
+        return self._critic_step.is_compiled
 
     def _one_hot(self, labels: torch.Tensor | None) -> torch.Tensor | None:
         if not self.n_classes or labels is None:

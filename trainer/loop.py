@@ -34,6 +34,7 @@ from trainer.events import (
     Event,
     Failed,
     Finished,
+    Notice,
     Paused,
     Preview,
     Resumed,
@@ -72,7 +73,8 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         return
     total = total_steps or cfg.train.steps
     yield Started(run_dir, cfg, start_step, total, str(gan.device), list(data.class_names),
-                  list(data.attribute_names), _summary(data), resumed=resume)
+                  list(data.attribute_names), _summary(data), resumed=resume,
+                  step_impl=gan.step_impl)
     try:
         yield from _run(gan, data, cfg, run_dir, control, total)
     except torch.OutOfMemoryError:
@@ -147,6 +149,7 @@ def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
     buf: list[dict[str, torch.Tensor]] = []
     first = gan.step + 1
     last_good: int | None = gan.step if gan.step else None
+    notified = 0  # gan.notes already reported
     # Other ranks log nowhere: their loss values only feed their own (silent) events.
     log_path = run_dir / "log.jsonl" if main else Path(os.devnull)
     log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - held for the run
@@ -154,6 +157,9 @@ def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
     try:
         if gan.step == 0 and main:
             yield _preview(gan, fixed_z, fixed_y, run_dir, data)
+        if gan.compiled and main:
+            yield Notice(gan.step, "compiling the training step (torch.compile): the first steps "
+                         "take a minute or so, then it runs faster")
         while gan.step < total:
             if any_rank(control.stop_requested, gan.dist, gan.device):
                 break
@@ -173,6 +179,10 @@ def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
                 t0 = time.perf_counter()
             buf.append(gan.train_step(data))
             step = gan.step
+            while notified < len(gan.notes):
+                notified += 1
+                if main:
+                    yield Notice(step, gan.notes[notified - 1])
             if len(buf) >= t.log_every or step == total:
                 ev = _flush(buf, first, t0, t, log)
                 if ev is None:

@@ -27,6 +27,9 @@ DATASETS = (("Shapes (built-in)", "shapes"), ("Image folder", "folder"), ("MNIST
 LABELLED = {"shapes", "mnist", "fashion-mnist", "cifar10"}  # datasets that always have classes
 LOSS_NAMES = {"wgan-gp": "WGAN-GP", "wgan-clip": "WGAN (weight clipping)",
               "bce": "BCE (non-saturating)"}
+PRECISION_NAMES = {"fp32": "fp32 (exact)",
+                   "bf16": "bf16 autocast (faster on recent GPUs, ~5% gradient error)"}
+COMPILE_NAMES = {"auto": "auto (on a CUDA GPU)", "on": "on (any device)", "off": "off (eager)"}
 ARCH_NAMES = {"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)"}
 # Text fields: key -> (config section, label, kind). The key is the config field's name, so the
 # first word of a ConfigError tells which field to mark.
@@ -116,7 +119,8 @@ def build_config(base: RunConfig, texts: dict[str, str],
     """The RunConfig the fields describe and {field key: message} for every bad field.
 
     ``texts``: the text fields by key; ``choices``: dataset, size, path, arch, conditional, loss,
-    device, preset. Fields the form does not show are kept from ``base``.
+    device, preset (and optionally precision, compile). Fields the form does not show are kept
+    from ``base``.
     """
     errors: dict[str, str] = {}
     values: dict[str, dict[str, object]] = {"data": {}, "model": {}, "train": {}}
@@ -133,6 +137,9 @@ def build_config(base: RunConfig, texts: dict[str, str],
     values["model"].update(arch=choices["arch"], conditional=bool(choices["conditional"]))
     values["train"].update(loss=choices["loss"], device=choices["device"],
                            preset=choices["preset"])
+    for k in ("precision", "compile"):  # optional: a caller without these keeps base's
+        if k in choices:
+            values["train"][k] = choices[k]
     if dataset == "folder" and path and not Path(path).expanduser().is_dir():
         errors["path"] = f"{path} is not an existing folder"
     if errors:

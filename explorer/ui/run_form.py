@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 
 from explorer.ui.run_fields import (
     ARCH_NAMES,
+    COMPILE_NAMES,
     DATASETS,
     LABELLED,
     LOSS_NAMES,
+    PRECISION_NAMES,
     PRESET_HINTS,
     TEXT_FIELDS,
     TOOLTIPS,
@@ -107,6 +109,10 @@ class RunForm(QWidget):
         self.preset_hint.setStyleSheet("color: gray; font-size: 8pt;")
         self.preset_hint.setWordWrap(True)
         self.device = self._combo({d: d for d in available_devices()})
+        self.precision = self._combo(PRECISION_NAMES)
+        self.compile = self._combo(COMPILE_NAMES)
+        self.compile.setToolTip("torch.compile the training step (with CUDA graphs on a GPU); "
+                                "a step that cannot be compiled runs eager")
         self.edits = {k: QLineEdit() for k in TEXT_FIELDS}
         for k, e in self.edits.items():
             e.setWhatsThis(TOOLTIPS.get(k, ""))
@@ -139,6 +145,8 @@ class RunForm(QWidget):
         for k in ("steps", "preview_every", "checkpoint_every"):
             run.addRow(TEXT_FIELDS[k][1], self.fields[k])
         run.addRow("Device", self.device)
+        run.addRow("Precision", self.precision)
+        run.addRow("Compile", self.compile)
         run.addRow("Run folder", self.fields["run_dir"])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -150,7 +158,8 @@ class RunForm(QWidget):
         lay.addStretch(1)
 
         self.set_config(apply_preset(RunConfig(), default_preset(auto_device())))
-        for w in (self.dataset, self.image_size, self.arch, self.loss, self.device):
+        for w in (self.dataset, self.image_size, self.arch, self.loss, self.device,
+                  self.precision, self.compile):
             w.currentIndexChanged.connect(self._on_field_changed)
         self.preset.currentIndexChanged.connect(self._on_preset_changed)
         self.conditional.toggled.connect(self._on_field_changed)
@@ -180,6 +189,8 @@ class RunForm(QWidget):
             if cfg.data.dataset in LABELLED or cfg.model.conditional:
                 self._wants_conditional = cfg.model.conditional
             self._select(self.device, cfg.train.device)
+            self._select(self.precision, cfg.train.precision)
+            self._select(self.compile, cfg.train.compile)
             self._select(self.preset, cfg.train.preset if cfg.train.preset in PRESETS else "custom")
             for k, (section, _, _) in TEXT_FIELDS.items():
                 self.edits[k].setText(format_value(getattr(getattr(cfg, section), k)))
@@ -252,7 +263,9 @@ class RunForm(QWidget):
                    "path": self.path_edit.text(), "arch": self.arch.currentData(),
                    "conditional": self._labelled and self.conditional.isChecked(),
                    "loss": self.loss.currentData(), "device": self.device.currentData(),
-                   "preset": self.preset.currentData()}
+                   "preset": self.preset.currentData(),
+                   "precision": self.precision.currentData(),
+                   "compile": self.compile.currentData()}
         self._cfg, errors = build_config(self._base, texts, choices)
         problem = run_dir_problem(self.run_dir_edit.text())
         if problem:

@@ -224,6 +224,7 @@ class TrainView(QWidget):
         worker.step_done.connect(self._on_step_done)
         worker.previewed.connect(self._on_previewed)
         worker.checkpoint_saved.connect(self._on_checkpoint_saved)
+        worker.noticed.connect(lambda msg: self.display.say(f"Note: {msg}"))
         worker.paused.connect(self._on_paused)
         worker.resumed.connect(self._on_resumed)
         worker.completed.connect(self._on_completed)
@@ -251,7 +252,7 @@ class TrainView(QWidget):
         self._set_phase("training", f"training · step {ev.start_step}")
         self.display.say(f"{'Resumed' if ev.resumed else 'Training'} {ev.run_dir} on {ev.device}: "
                   f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
-                  f"{ev.config.train.loss}.")
+                  f"{ev.config.train.loss}; {ev.step_impl}.")
 
     def _on_step_done(self, st: StepStats) -> None:
         self.display.add_points(st.steps, st)

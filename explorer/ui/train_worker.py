@@ -21,6 +21,7 @@ from trainer.events import (
     Event,
     Failed,
     Finished,
+    Notice,
     Paused,
     Preview,
     Resumed,
@@ -58,6 +59,7 @@ class TrainWorker(QObject):
     paused = Signal(int)  # step
     resumed = Signal(int)  # step
     completed = Signal(object)  # Finished (reason "completed" or "stopped")
+    noticed = Signal(str)  # a Notice's message (training goes on)
     failed = Signal(str)  # a Failed event's message, or an unexpected exception
     finished = Signal()  # always the last signal, whatever happened
 
@@ -112,6 +114,8 @@ class TrainWorker(QObject):
             self.resumed.emit(ev.step)
         elif isinstance(ev, Finished):
             self.completed.emit(ev)
+        elif isinstance(ev, Notice):
+            self.noticed.emit(ev.message)
         elif isinstance(ev, Failed):
             self.failed.emit(ev.message)
 

@@ -1,0 +1,154 @@
+"""How a training step runs: the losses as modules, torch.compile with an eager fallback, bf16.
+
+The critic's loss is one ``nn.Module`` (``CriticLoss``) whose forward makes every use of the
+critic's weights: the scores of real and fake images and, for WGAN-GP, the gradient penalty. That
+gives three things one shape:
+
+* under ``torchrun`` it is what DistributedDataParallel wraps, so gradients are averaged for the
+  explicit penalty too (it calls the critic's layers directly, which a DDP wrapper around the
+  critic alone would not see);
+* it is what ``torch.compile`` compiles (with CUDA graphs on a GPU: "reduce-overhead");
+* ``precision="bf16"`` autocasts exactly this forward.
+
+``LossRunner`` runs "zero the gradients, forward, backward" for one loss. If the compiled version
+fails (a compiler missing, an unsupported layer, a graph that cannot be captured), it says so once
+in ``notes`` and runs eager from then on; the step is pure up to the backward, so redoing it eager
+is safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainer import fastgp, losses
+from trainer.config import TrainConfig
+from trainer.losses import Stats
+
+
+class CriticLoss(nn.Module):
+    """forward(real, fake, y, eps) -> (loss, stats) for the configured loss (eps: WGAN-GP's
+    interpolation weights, one per sample; None for the other losses)."""
+
+    def __init__(self, critic: nn.Module, t: TrainConfig):
+        super().__init__()
+        self.critic, self.loss, self.gp_lambda = critic, t.loss, t.gp_lambda
+        # The explicit penalty (first-order only) where the critic's layers allow it; autograd's
+        # double backward otherwise (the MLP critic).
+        self.explicit = (t.loss == "wgan-gp" and t.gp_impl == "explicit"
+                         and fastgp.supports(critic))
+
+    def forward(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
+                eps: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+        if self.loss == "wgan-gp":
+            assert eps is not None, "WGAN-GP needs one interpolation weight per sample"
+            fn = (fastgp.wgan_gp_critic_loss_explicit if self.explicit
+                  else losses.wgan_gp_critic_loss)
+            return fn(self.critic, real, fake, y, eps, self.gp_lambda)
+        if self.loss == "wgan-clip":
+            return losses.wgan_critic_loss(self.critic, real, fake, y)
+        return losses.bce_critic_loss(self.critic, real, fake, y)
+
+
+class GeneratorLoss(nn.Module):
+    """forward(z, y) -> (loss, stats): the critic's weights are constants here."""
+
+    def __init__(self, generator: nn.Module, critic: nn.Module, loss: str):
+        super().__init__()
+        self.generator, self.critic, self.loss = generator, critic, loss
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+        scores = self.critic(self.generator(z, y), y)
+        g = (losses.bce_generator_loss(scores) if self.loss == "bce"
+             else losses.wgan_generator_loss(scores))
+        return g, {"gen_loss": g.detach()}
+
+
+def compile_mode(setting: str, device: torch.device, distributed: bool) -> str | None:
+    """The torch.compile mode for a config's ``compile`` setting, or None for eager.
+
+    "auto" compiles on a single CUDA GPU only: on the CPU the step is convolution-bound and
+    inductor gains nothing (measured: 0.28 s vs 0.24 s eager per step at 32 px) while costing
+    ~30 s of compiling; under DDP the eager path is the tested one.
+    """
+    if setting == "off" or (setting == "auto" and (device.type != "cuda" or distributed)):
+        return None
+    return "reduce-overhead" if device.type == "cuda" else "default"
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Raise RuntimeError with a user message if ``precision`` cannot run on ``device``."""
+    if precision != "bf16":
+        return
+    try:
+        with autocast(precision, device):
+            torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2, device=device),
+                                       torch.ones(1, 1, 1, 1, device=device))
+    except (RuntimeError, TypeError) as e:
+        raise RuntimeError(f"precision bf16 is not supported on {device}: {str(e)[:160]} "
+                           "(use precision fp32)") from None
+
+
+class LossRunner:
+    """Zero the optimiser's gradients, compute one loss (compiled if asked), back-propagate."""
+
+    def __init__(self, name: str, module: nn.Module, opt: torch.optim.Optimizer,
+                 mode: str | None, precision: str, device: torch.device, notes: list[str]):
+        self.name, self.module, self.opt = name, module, opt
+        self.precision, self.device, self.notes = precision, device, notes
+        self.mode = mode
+        self.compiled: Callable | None = torch.compile(module, mode=mode) if mode else None
+
+    @property
+    def is_compiled(self) -> bool:
+        return self.compiled is not None
+
+    def __call__(self, *args: Any) -> Stats:
+        if self.compiled is not None:
+            try:
+                return self._run(self.compiled, args)
+            except torch.OutOfMemoryError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any compiler failure: run eager instead
+                self.notes.append(f"torch.compile of the {self.name} failed, running it eager "
+                                  f"from now on ({type(e).__name__}: {str(e).strip()[:200]})")
+                self.compiled = None
+        return self._run(self.module, args)
+
+    def _run(self, fn: Callable, args: tuple) -> Stats:
+        self.opt.zero_grad(set_to_none=True)
+        with autocast(self.precision, self.device):
+            loss, stats = fn(*args)
+        loss.backward()
+        # float32 for the log (bf16 stats otherwise); outputs of a CUDA graph are overwritten by
+        # its next replay, so compiled ones are copied.
+        if self.compiled is not None:
+            return {k: v.float().clone() for k, v in stats.items()}
+        return {k: v.float() for k, v in stats.items()}
+
+
+def describe(critic_runner: LossRunner, precision: str) -> str:
+    """One line for the user: how the step runs ("explicit gradient penalty, eager, fp32")."""
+    m = critic_runner.module
+    inner = getattr(m, "module", m)  # a DDP wrapper's module
+    loss = getattr(inner, "loss", "")
+    parts = []
+    if loss == "wgan-gp":
+        parts.append("explicit gradient penalty" if getattr(inner, "explicit", False)
+                     else "autograd gradient penalty (double backward)")
+    mode = critic_runner.mode if critic_runner.is_compiled else None
+    parts.append(f"torch.compile {mode}" if mode else "eager")
+    parts.append(precision)
+    if inner is not m:
+        parts.append("DDP")
+    return ", ".join(parts)
