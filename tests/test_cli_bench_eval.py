@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from main import main
 
 
@@ -51,3 +53,26 @@ def test_bench_tiny_config_writes_json(tmp_path, capsys):
     assert {"render_1_ms", "render_64_ms", "slider_ms", "gif_60_frames_ms"} <= set(c["render"])
     assert set(c["gp_grad_rel_error_vs_fp64"]) == {"autograd_fp32", "explicit_fp32"}
     assert "ours_explicit" in capsys.readouterr().out
+
+
+def test_bench_chosen_loops_profile_and_bf16(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--config", "32px", "--steps", "1", "--size", "8", "--width", "4",
+                 "--batch", "4", "--device", "cpu", "--loops", "reference,ours_bf16",
+                 "--profile", "ours_explicit", "--out", str(out)]) == 0
+    c = json.loads(out.read_text())["configs"]["32px"]
+    assert set(c["train"]) == {"reference", "ours_bf16"}
+    assert c["train"]["ours_bf16"]["step"] == "explicit gradient penalty, eager, bf16"
+    errors = c["gp_grad_rel_error_vs_fp64"]
+    assert set(errors) == {"autograd_fp32", "explicit_fp32", "explicit_bf16"}
+    assert errors["explicit_fp32"] < 1e-4 < errors["explicit_bf16"] < 0.5
+    prof = c["profile"]
+    assert prof["loop"] == "ours_explicit" and prof["ops"]
+    assert abs(sum(o["percent"] for o in prof["ops"]) - 100) < 50  # the top ops, most of it
+    assert "profile 32px ours_explicit" in capsys.readouterr().out
+
+
+def test_bench_rejects_an_unknown_loop(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--loops", "reference,fastest"])
+    assert "unknown loop(s) fastest" in capsys.readouterr().err

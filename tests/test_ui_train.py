@@ -193,6 +193,23 @@ def test_bad_field_shown_at_field_and_start_disabled(window):
     assert form.config().train.batch_size == 32
 
 
+def test_precision_and_compile_choices_reach_the_run(qtbot, window, tiny_cfg):
+    tv = window.train_view
+    form = tv.form
+    tv.form.set_config(_long(tiny_cfg, compile="off"))
+    assert form.compile.currentData() == "off" and form.precision.currentData() == "fp32"
+    form.precision.setCurrentIndex(form.precision.findData("bf16"))
+    assert form.config().train.precision == "bf16"
+    tv.start_button.click()
+    qtbot.waitUntil(lambda: "bf16" in tv.display.message.text(), timeout=5000)
+    assert "explicit gradient penalty, eager, bf16" in tv.display.message.text()
+    qtbot.waitUntil(lambda: "meant for GPUs" in tv.display.message.text(), timeout=5000)
+    tv.stop_button.click()
+    _wait_idle(qtbot, tv)
+    saved = json.loads((tv.run_dir / "config.json").read_text())["train"]
+    assert (saved["precision"], saved["compile"]) == ("bf16", "off")
+
+
 def test_preset_switches_to_custom_when_edited(window):
     form = window.train_view.form
     form.preset.setCurrentIndex(form.preset.findData("reference"))

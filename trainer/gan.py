@@ -48,9 +48,10 @@ class GAN:
 
             ids = [device.index] if device.type == "cuda" else None
             critic_loss, self._G = DDP(critic_loss, device_ids=ids), DDP(self.G, device_ids=ids)
-        # Notes for the user (a compile that fell back to eager); the loop reports new ones.
-        self.notes: list[str] = []
+        # Notes for the user (start-up advice, a compile that fell back to eager); the loop
+        # reports new ones as Notice events.
         mode = speed.compile_mode(t.compile, device, self.dist.enabled)
+        self.notes: list[str] = speed.startup_notes(mode, t.precision, device)
         self._critic_step = speed.LossRunner("critic loss", critic_loss, self.opt_D, mode,
                                              t.precision, device, self.notes)
         # The critic's weights are constants in the generator step (so the plain critic, not a

@@ -157,9 +157,7 @@ def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
     try:
         if gan.step == 0 and main:
             yield _preview(gan, fixed_z, fixed_y, run_dir, data)
-        if gan.compiled and main:
-            yield Notice(gan.step, "compiling the training step (torch.compile): the first steps "
-                         "take a minute or so, then it runs faster")
+        notified = yield from _notices(gan, notified, main)  # start-up advice
         while gan.step < total:
             if any_rank(control.stop_requested, gan.dist, gan.device):
                 break
@@ -179,10 +177,8 @@ def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
                 t0 = time.perf_counter()
             buf.append(gan.train_step(data))
             step = gan.step
-            while notified < len(gan.notes):
-                notified += 1
-                if main:
-                    yield Notice(step, gan.notes[notified - 1])
+            if len(gan.notes) > notified:
+                notified = yield from _notices(gan, notified, main)
             if len(buf) >= t.log_every or step == total:
                 ev = _flush(buf, first, t0, t, log)
                 if ev is None:
@@ -211,6 +207,14 @@ def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
         yield Finished(gan.step, "completed" if gan.step >= total else "stopped", path)
     finally:
         log.close()
+
+
+def _notices(gan: GAN, notified: int, main: bool) -> Iterator[Event]:
+    """Yield gan.notes not reported yet (rank 0 only); returns how many are reported now."""
+    if main:
+        for message in gan.notes[notified:]:
+            yield Notice(gan.step, message)
+    return len(gan.notes)
 
 
 def _flush(buf, first: int, t0: float, t, log) -> StepStats | None:

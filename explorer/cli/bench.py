@@ -1,7 +1,8 @@
 """``python main.py bench``: training throughput and rendering latency, as JSON and a table.
 
     python main.py bench                        all configs, short CPU defaults
-    python main.py bench --config 128px --device cuda --steps 20 --compile default
+    python main.py bench --config 128px --device cuda --steps 20 --profile ours_compiled
+    python main.py bench --loops reference,ours_explicit,ours_bf16 --config 32px
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from typing import Any
 
 from explorer.cli.common import write_report
 
-COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+
+def _loops(text: str) -> list[str]:
+    from explorer.core.bench import LOOPS
+
+    names = list(LOOPS) if text == "all" else [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in LOOPS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown loop(s) {', '.join(bad) or '(none)'}; "
+                                         f"choose from {', '.join(LOOPS)} or 'all'")
+    return names
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,15 +38,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="batch size (default: the preset's; on CPU 32/8/4 for 32/64/128px)")
     p.add_argument("--size", type=int, default=None, help="override the image size (tests)")
     p.add_argument("--width", type=int, default=None, help="override the model width (tests)")
-    p.add_argument("--compile", choices=COMPILE_MODES, default="off",
-                   help="CUDA only: torch.compile the explicit-GP critic loss (reduce-overhead "
-                   "adds CUDA graphs); falls back to eager if compiling fails")
+    p.add_argument("--loops", type=_loops, default=None,
+                   help="comma-separated training loops to time, or 'all': reference (the course "
+                   "notebook), ours_autograd, ours_explicit, ours_compiled, ours_bf16, "
+                   "ours_compiled_bf16 (default: all on CUDA; reference, ours_autograd, "
+                   "ours_explicit elsewhere, where compiling gains nothing)")
+    p.add_argument("--profile", choices=("ours_autograd", "ours_explicit", "ours_compiled",
+                                         "ours_bf16", "ours_compiled_bf16"),
+                   help="also profile this loop: the ops that take the most time per step")
     p.add_argument("--channels-last", action="store_true", help="CUDA only: channels-last models")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice; 1 is steadier on a busy "
                    "machine)")
     p.add_argument("--no-accuracy", action="store_true",
-                   help="skip the fp32-vs-fp64 gradient check of the two GP implementations")
+                   help="skip the gradient check of each loop's critic loss against float64")
     p.add_argument("--out", type=Path, default=Path("bench.json"), help="JSON output path")
 
 
@@ -60,13 +75,11 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     steps = args.steps or (2 if device.type == "cpu" else 20)
     names = list(CONFIGS) if args.config == "all" else [args.config]
-    if args.compile != "off" and device.type != "cuda":
-        print("note: --compile is used on CUDA only; running eager", file=sys.stderr)
     try:
         result = run_bench(names, device, steps, args.warmup, args.batch, args.size, args.width,
-                           args.compile, args.channels_last,
+                           args.loops, args.channels_last,
                            render_repeats=3 if device.type == "cpu" else 20,
-                           accuracy=not args.no_accuracy,
+                           accuracy=not args.no_accuracy, profile=args.profile,
                            progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True))
     except torch.OutOfMemoryError:
         print("error: out of GPU memory; lower --batch or pick a smaller --config",
@@ -82,30 +95,40 @@ def format_table(result: dict[str, Any]) -> str:
     s = result["system"]
     lines = [f"device {s['device']} ({s.get('gpu') or s['cpu']}), torch {s['torch']}, "
              f"python {s['python']}, {s['torch_threads']} threads"]
-    head = (f"{'config':<7} {'loop':<14} {'batch':>5} {'ms/step':>9} {'cpu ms':>9} "
+    head = (f"{'config':<7} {'loop':<19} {'batch':>5} {'ms/step':>9} {'cpu ms':>9} "
             f"{'steps/s':>8} {'img/s':>8} {'peak MiB':>9} {'vs ref':>7}")
     lines += ["", "training (per generator step; img/s = real images through the critic; cpu ms = "
-              "process CPU time)", head,
-              "-" * len(head)]
+              "process CPU time)", head, "-" * len(head)]
+    notes = []
     for name, c in result["configs"].items():
         for loop, r in c["train"].items():
             ratio = r.get("speedup_vs_reference")
-            lines.append(f"{name:<7} {loop:<14} {c['model']['batch_size']:>5} "
+            lines.append(f"{name:<7} {loop:<19} {c['model']['batch_size']:>5} "
                          f"{r['ms_per_gen_step']:>9.1f} {r['process_cpu_ms_per_gen_step']:>9.1f} "
                          f"{r['gen_steps_per_s']:>8.2f} "
                          f"{r['real_images_per_s']:>8.1f} {r['peak_memory_mib']:>9.0f} "
                          f"{'' if ratio is None else f'{ratio:.2f}x':>7}")
+            notes += [f"{name} {loop}: {n}" for n in r.get("notes", [])]
     head = (f"{'config':<7} {'1 img ms':>9} {'64 img ms':>10} {'slider ms':>10} "
-            f"{'GIF60 ms':>9} {'GP err autograd':>16} {'GP err explicit':>16}")
-    lines += ["", "rendering (median) and fp32 critic-gradient error vs fp64", head,
-              "-" * len(head)]
+            f"{'GIF60 ms':>9}")
+    lines += ["", "rendering (median)", head, "-" * len(head)]
     for name, c in result["configs"].items():
-        r, e = c["render"], c.get("gp_grad_rel_error_vs_fp64", {})
+        r = c["render"]
         lines.append(f"{name:<7} {r['render_1_ms']:>9.2f} {r['render_64_ms']:>10.1f} "
-                     f"{r['slider_ms']:>10.2f} {r['gif_60_frames_ms']:>9.0f} "
-                     f"{_sci(e.get('autograd_fp32')):>16} {_sci(e.get('explicit_fp32')):>16}")
+                     f"{r['slider_ms']:>10.2f} {r['gif_60_frames_ms']:>9.0f}")
+    errors = {name: c["gp_grad_rel_error_vs_fp64"] for name, c in result["configs"].items()
+              if c.get("gp_grad_rel_error_vs_fp64")}
+    if errors:
+        lines += ["", "critic-loss gradient error against float64 (||g - g64|| / ||g64||)"]
+        lines += [f"{name:<7} " + "  ".join(f"{k} {v:.1e}" for k, v in e.items())
+                  for name, e in errors.items()]
+    for name, c in result["configs"].items():
+        prof = c.get("profile")
+        if prof:
+            lines += ["", f"profile {name} {prof['loop']} ({prof['step']}; {prof['time']}, "
+                      f"{prof['total_ms_per_gen_step']:.1f} ms per generator step)"]
+            lines += [f"  {o['percent']:5.1f}%  {o['ms_per_gen_step']:8.2f} ms  {o['op']}"
+                      for o in prof["ops"]]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines)
-
-
-def _sci(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1e}"

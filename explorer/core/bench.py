@@ -1,14 +1,17 @@
 """Speed benchmark (``python main.py bench``): training throughput and rendering latency.
 
-Per named config it times three training loops on the same models, data and device:
+Per named config it times training loops on the same models, data and device:
 
-* ``ours_autograd``: ``GAN.train_step`` with the autograd (double backward) gradient penalty;
-* ``ours_explicit``: ``GAN.train_step`` with the explicit penalty of ``trainer.fastgp``;
 * ``reference``: the course notebook's WGAN-GP step as written (bench_reference.py);
+* ``ours_*``: ``GAN.train_step`` as a user's run would do it, one variant per ``VARIANTS`` entry:
+  the autograd (double backward) or explicit penalty (``trainer.fastgp``), eager or compiled
+  (``trainer.speed``), fp32 or bf16 autocast;
 
 then the renderer: generator latency for 1 and 64 images, slider-to-image latency and the time to
-export a 60-frame morph GIF. Warm-up is excluded and timings are synchronised with the device.
-Qt-free; the CLI (explorer/cli/bench.py) prints the table and writes the JSON.
+export a 60-frame morph GIF, and each variant's critic-gradient error against float64. Optionally
+a profile of one variant (the ops that limit it). Warm-up is excluded and timings are
+synchronised with the device. Qt-free; the CLI (explorer/cli/bench.py) prints the table and
+writes the JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import fields
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +37,9 @@ from explorer.core.bench_reference import NotebookStep
 from explorer.core.export import save_gif
 from explorer.core.latent import interpolate_frames
 from explorer.core.render import Renderer
-from trainer import fastgp, losses
+from trainer import speed
 from trainer.checkpoint import LoadedModel
-from trainer.config import PRESETS, RunConfig, TrainConfig
+from trainer.config import PRESETS, RunConfig
 from trainer.data.shapes import make_shapes
 from trainer.gan import GAN
 
@@ -45,7 +48,23 @@ CONFIGS: dict[str, tuple[int, str]] = {"32px": (32, "cpu-fast"), "64px": (64, "r
                                        "128px": (128, "reference")}
 # Default batch on a CPU: the preset's batch would take minutes per step on a laptop at 128px.
 CPU_BATCH = {"32px": 32, "64px": 8, "128px": 4}
-LOOPS = ("ours_autograd", "ours_explicit", "reference")
+# Our loop's variants: the TrainConfig fields each sets. "reference" is the notebook loop.
+VARIANTS: dict[str, dict[str, str]] = {
+    "ours_autograd": {"gp_impl": "autograd", "compile": "off", "precision": "fp32"},
+    "ours_explicit": {"gp_impl": "explicit", "compile": "off", "precision": "fp32"},
+    "ours_compiled": {"gp_impl": "explicit", "compile": "on", "precision": "fp32"},
+    "ours_bf16": {"gp_impl": "explicit", "compile": "off", "precision": "bf16"},
+    "ours_compiled_bf16": {"gp_impl": "explicit", "compile": "on", "precision": "bf16"},
+}
+LOOPS = ("reference", *VARIANTS)
+
+
+def default_loops(device: torch.device) -> list[str]:
+    """CPU: the eager loops (inductor gains nothing there, see trainer/speed.compile_mode);
+    CUDA: the compiled ones and bf16 too."""
+    if device.type == "cuda":
+        return list(LOOPS)
+    return ["reference", "ours_autograd", "ours_explicit"]
 
 
 def bench_config(name: str, device: torch.device, batch: int | None = None,
@@ -77,33 +96,6 @@ def _peak_memory_mib(device: torch.device) -> float:
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
 
 
-def _gp_variant(cfg: RunConfig, impl: str) -> tuple[RunConfig, bool]:
-    """cfg selecting the GP implementation; True if the config cannot (then we patch, see below)."""
-    if "gp_impl" in {f.name for f in fields(TrainConfig)}:
-        return cfg.with_changes(train={"gp_impl": impl}), False
-    return cfg, True
-
-
-@contextlib.contextmanager
-def _gp_loss_installed(gan: GAN, fn: Callable, patch_module: bool) -> Iterator[None]:
-    """Make ``gan.train_step`` use ``fn`` as its WGAN-GP critic loss for the duration.
-
-    Uses GAN's ``_gp_loss`` hook when gan.py has it; before that, swaps the function in
-    ``trainer.losses`` (restored on exit) so the benchmark can measure both implementations.
-    """
-    target: Any = gan if hasattr(gan, "_gp_loss") else losses if patch_module else None
-    attr = "_gp_loss" if target is gan else "wgan_gp_critic_loss"
-    if target is None:
-        yield
-        return
-    old = getattr(target, attr)
-    setattr(target, attr, fn)
-    try:
-        yield
-    finally:
-        setattr(target, attr, old)
-
-
 def _time_loop(step: Callable[[], Any], steps: int, warmup: int,
                device: torch.device) -> dict[str, float]:
     for _ in range(warmup):
@@ -120,57 +112,77 @@ def _time_loop(step: Callable[[], Any], steps: int, warmup: int,
             "peak_memory_mib": _peak_memory_mib(device)}
 
 
-def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, warmup: int,
-                   compile_mode: str = "off", channels_last: bool = False) -> dict[str, Any]:
-    """Throughput of our loop (both GP implementations) and of the notebook loop."""
-    t = cfg.train
+def _make_gan(cfg: RunConfig, data: Any, device: torch.device, channels_last: bool) -> GAN:
     n_classes = len(data.class_names) if cfg.model.conditional else 0
+    gan = GAN(cfg, data.size, data.channels, n_classes, device)
+    if channels_last and device.type == "cuda":
+        gan.G.to(memory_format=torch.channels_last)
+        gan.D.to(memory_format=torch.channels_last)
+    return gan
+
+
+def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, warmup: int,
+                   loops: list[str], channels_last: bool = False) -> dict[str, Any]:
+    """Throughput of each loop variant on the same models, data and device."""
+    t = cfg.train
     out: dict[str, Any] = {}
-    for loop in LOOPS:
-        impl = "autograd" if loop == "ours_autograd" else "explicit"
-        vcfg, patch = _gp_variant(cfg, impl)
-        gan = GAN(vcfg, data.size, data.channels, n_classes, device)
-        if channels_last and device.type == "cuda":
-            gan.G.to(memory_format=torch.channels_last)
-            gan.D.to(memory_format=torch.channels_last)
-        note = ""
+    for loop in loops:
+        vcfg = cfg if loop == "reference" else cfg.with_changes(train=VARIANTS[loop])
+        gan = _make_gan(vcfg, data, device, channels_last)
+        entry: dict[str, Any] = {}
         if loop == "reference":
             nb = NotebookStep(gan)
             r = _time_loop(lambda nb=nb: nb(data), steps, warmup, device)
         else:
-            fn = (losses.wgan_gp_critic_loss if impl == "autograd"
-                  else fastgp.wgan_gp_critic_loss_explicit)
-            if impl == "explicit" and compile_mode != "off" and device.type == "cuda":
-                fn, note = _compiled(fn, gan, data, compile_mode, patch)
-            with _gp_loss_installed(gan, fn, patch):
-                r = _time_loop(lambda gan=gan: gan.train_step(data), steps, warmup, device)
+            # A compiled step compiles (and records its CUDA graphs) in the first calls.
+            w = max(warmup, 3) if gan.compiled else warmup
+            r = _time_loop(lambda gan=gan: gan.train_step(data), steps, w, device)
+            entry["step"] = gan.step_impl
+            if gan.notes:
+                entry["notes"] = list(gan.notes)
         sec = r["seconds"] / steps
         out[loop] = {"ms_per_gen_step": 1000 * sec, "gen_steps_per_s": 1 / sec,
                      "process_cpu_ms_per_gen_step": 1000 * r["cpu_seconds"] / steps,
                      "real_images_per_s": t.batch_size * t.n_critic / sec,
-                     "peak_memory_mib": r["peak_memory_mib"],
-                     "gp_switch": "config" if not patch else "patched losses module",
-                     **({"note": note} if note else {})}
+                     "peak_memory_mib": r["peak_memory_mib"], **entry}
         del gan
-    ref = out["reference"]
-    for loop in LOOPS[:2]:
-        out[loop]["speedup_vs_reference"] = ref["ms_per_gen_step"] / out[loop]["ms_per_gen_step"]
-        out[loop]["speedup_vs_reference_cpu_time"] = (ref["process_cpu_ms_per_gen_step"]
-                                                      / out[loop]["process_cpu_ms_per_gen_step"])
+    ref = out.get("reference")
+    for loop, r in out.items():
+        if ref is not None and loop != "reference":
+            r["speedup_vs_reference"] = ref["ms_per_gen_step"] / r["ms_per_gen_step"]
+            r["speedup_vs_reference_cpu_time"] = (ref["process_cpu_ms_per_gen_step"]
+                                                  / r["process_cpu_ms_per_gen_step"])
     return out
 
 
-def _compiled(fn: Callable, gan: GAN, data: Any, mode: str, patch: bool) -> tuple[Callable, str]:
-    """torch.compile the explicit critic loss (CUDA only); eager if compiling fails."""
-    if not patch and not hasattr(gan, "_gp_loss"):
-        return fn, "torch.compile not applied: GAN has no _gp_loss hook"
-    compiled = torch.compile(fn, mode=mode)
-    try:
-        with _gp_loss_installed(gan, compiled, patch):
-            gan.train_step(data)  # compiles (outside the timed steps)
-    except Exception as e:  # noqa: BLE001 - any compiler failure means: measure eager instead
-        return fn, f"torch.compile failed, eager used: {type(e).__name__}: {str(e)[:120]}"
-    return compiled, f"torch.compile mode={mode}"
+def profile_step(cfg: RunConfig, data: Any, device: torch.device, loop: str, steps: int,
+                 top: int = 12) -> dict[str, Any]:
+    """What limits a loop: the ops with the most self time per generator step (torch.profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    gan = _make_gan(cfg.with_changes(train=VARIANTS[loop]), data, device, False)
+    for _ in range(3 if gan.compiled else 1):
+        gan.train_step(data)
+    _sync(device)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with _quiet_native_stderr(), profile(activities=acts) as prof:
+        for _ in range(steps):
+            gan.train_step(data)
+        _sync(device)
+    on_gpu = device.type == "cuda"
+    events = [e for e in prof.key_averages() if not e.key.startswith("ProfilerStep")]
+
+    def self_us(e: Any) -> float:
+        return float(getattr(e, "self_device_time_total", 0.0) if on_gpu else e.self_cpu_time_total)
+
+    total = sum(self_us(e) for e in events) or 1.0
+    rows = sorted(events, key=self_us, reverse=True)[:top]
+    return {"loop": loop, "step": gan.step_impl, "steps": steps,
+            "time": "self device (GPU) time" if on_gpu else "self CPU time",
+            "total_ms_per_gen_step": total / 1000 / steps,
+            "ops": [{"op": e.key, "calls_per_step": e.count / steps,
+                     "ms_per_gen_step": self_us(e) / 1000 / steps,
+                     "percent": 100 * self_us(e) / total} for e in rows]}
 
 
 def bench_rendering(gan: GAN, cfg: RunConfig, class_names: list[str], device: torch.device,
@@ -213,19 +225,59 @@ def bench_rendering(gan: GAN, cfg: RunConfig, class_names: list[str], device: to
                   "gif_encode_ms": 1000 * (t2 - t1)}
 
 
-def _gp_accuracy(gan: GAN, data: Any, n: int) -> dict[str, float]:
-    """Critic-loss gradient error of both GP implementations in fp32 against fp64 (on the
-    device, so cuDNN/TF32 settings count; MPS has no float64, so it is measured on the CPU)."""
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence the profiler library's own start/stop lines (C++ writes to fd 2 directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _gp_accuracy(gan: GAN, data: Any, n: int, loops: list[str]) -> dict[str, float]:
+    """Relative error of the critic-loss gradient (before the optimiser) against the autograd
+    loss in float64, for both penalties in fp32 and for the compiled / bf16 variants benched.
+    On the device, so cuDNN/TF32 settings count; MPS has no float64, so it is measured on the
+    CPU. ||g - g64|| / ||g64|| over all critic parameters at once."""
     real, labels = data.batch(n, gan.rng)
     y = gan._one_hot(labels)
     with torch.no_grad():
         fake = gan.G(torch.randn(n, gan.cfg.model.z_dim, device=gan.device), y)
     eps = torch.rand(n, device=gan.device)
     args = [real, fake, y, eps]
-    D = gan.D
-    if gan.device.type == "mps":
-        D, args = copy.deepcopy(D).cpu(), [None if a is None else a.cpu() for a in args]
-    return fastgp.gradient_error_vs_fp64(D, *args, gan.cfg.train.gp_lambda)
+    D, device = gan.D, gan.device
+    if device.type == "mps":
+        D, device = copy.deepcopy(D).cpu(), torch.device("cpu")
+        args = [None if a is None else a.cpu() for a in args]
+    t = gan.cfg.train
+
+    def flat_grad(settings: dict[str, str], dtype: torch.dtype) -> torch.Tensor:
+        critic = copy.deepcopy(D).to(dtype).requires_grad_(True)
+        module = speed.CriticLoss(critic, replace(t, **settings))
+        mode = speed.compile_mode(settings["compile"], device, distributed=False)
+        fn = torch.compile(module, mode="default") if mode else module
+        with speed.autocast(settings["precision"], device):
+            loss, _ = fn(*[None if a is None else a.to(dtype) for a in args])
+        params = list(critic.parameters())
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        return torch.cat([(torch.zeros_like(p) if g is None else g).flatten().double()
+                          for p, g in zip(params, grads, strict=True)])
+
+    ref = flat_grad(VARIANTS["ours_autograd"], torch.float64)
+    names = {"ours_autograd": "autograd_fp32", "ours_explicit": "explicit_fp32",
+             "ours_compiled": "explicit_compiled_fp32", "ours_bf16": "explicit_bf16",
+             "ours_compiled_bf16": "explicit_compiled_bf16"}
+    out = {}
+    for loop, name in names.items():
+        if loop in ("ours_autograd", "ours_explicit") or loop in loops:
+            g = flat_grad(VARIANTS[loop], torch.float32)
+            out[name] = float((g - ref).norm() / ref.norm().clamp_min(1e-30))
+    return out
 
 
 def system_info(device: torch.device) -> dict[str, Any]:
@@ -245,14 +297,19 @@ def system_info(device: torch.device) -> dict[str, Any]:
 
 def run_bench(names: list[str], device: torch.device, steps: int, warmup: int = 1,
               batch: int | None = None, size: int | None = None, width: int | None = None,
-              compile_mode: str = "off", channels_last: bool = False, render_repeats: int = 5,
-              accuracy: bool = True,
+              loops: list[str] | None = None, channels_last: bool = False,
+              render_repeats: int = 5, accuracy: bool = True, profile: str | None = None,
               progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-    """Benchmark each named config; returns the JSON-ready result."""
+    """Benchmark each named config; returns the JSON-ready result.
+
+    ``loops``: names from LOOPS (default: ``default_loops(device)``); ``profile``: a variant of
+    VARIANTS to profile per config (None: no profile).
+    """
+    loops = loops or default_loops(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     result: dict[str, Any] = {"system": system_info(device), "settings": {
-        "steps": steps, "warmup_steps": warmup, "compile": compile_mode,
+        "steps": steps, "warmup_steps": warmup, "loops": loops,
         "channels_last": channels_last and device.type == "cuda", "data": "shapes, conditional",
         "peak_memory": ("torch.cuda.max_memory_allocated per loop" if device.type == "cuda"
                         else "process peak RSS (ru_maxrss), cumulative over the run")},
@@ -265,14 +322,18 @@ def run_bench(names: list[str], device: torch.device, steps: int, warmup: int = 
             "size": cfg.data.size, "z_dim": m.z_dim, "width": m.width, "batch_size": t.batch_size,
             "preset_batch_size": PRESETS[t.preset]["train"]["batch_size"],
             "n_critic": t.n_critic, "preset": t.preset, "n_classes": len(data.class_names)}}
-        progress(f"{name}: training loops ({steps} steps each after {warmup} warm-up)")
-        entry["train"] = bench_training(cfg, data, device, steps, warmup, compile_mode,
-                                        channels_last)
+        progress(f"{name}: training loops {', '.join(loops)} ({steps} steps each after "
+                 f"{warmup} warm-up)")
+        entry["train"] = bench_training(cfg, data, device, steps, warmup, loops, channels_last)
         gan = GAN(cfg, data.size, data.channels, len(data.class_names), device)
         progress(f"{name}: rendering")
         entry["render"] = bench_rendering(gan, cfg, data.class_names, device, render_repeats)
         if accuracy:
             progress(f"{name}: gradient accuracy vs float64")
-            entry["gp_grad_rel_error_vs_fp64"] = _gp_accuracy(gan, data, min(8, t.batch_size))
+            entry["gp_grad_rel_error_vs_fp64"] = _gp_accuracy(gan, data, min(8, t.batch_size),
+                                                              loops)
+        if profile:
+            progress(f"{name}: profiling {profile}")
+            entry["profile"] = profile_step(cfg, data, device, profile, max(1, min(steps, 5)))
         result["configs"][name] = entry
     return result

@@ -183,10 +183,12 @@ class QualityView(QWidget):
                                      self.classifier_steps, self.over_steps.isChecked())
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.progressed.connect(lambda s: self._set_status(f"... {s}"))
+        # Bound methods of this GUI-thread widget, so Qt queues them into the GUI thread (a lambda
+        # would run in the worker's thread and touch widgets from there).
+        self._worker.progressed.connect(self._on_progressed)
         self._worker.completed.connect(self._on_completed)
-        self._worker.failed.connect(lambda s: self._set_status(f"error: {s}", error=True))
-        self._worker.cancelled.connect(lambda: self._set_status("cancelled"))
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
         self._worker.finished.connect(self._thread.quit)
         self._thread.finished.connect(self._on_thread_finished)
         self.measure.setEnabled(False)
@@ -206,6 +208,15 @@ class QualityView(QWidget):
     def _shutdown(self) -> None:
         self.cancel()
         self.wait()
+
+    def _on_progressed(self, step: str) -> None:
+        self._set_status(f"... {step}")
+
+    def _on_failed(self, message: str) -> None:
+        self._set_status(f"error: {message}", error=True)
+
+    def _on_cancelled(self) -> None:
+        self._set_status("cancelled")
 
     def _on_thread_finished(self) -> None:
         self._thread, self._worker = None, None

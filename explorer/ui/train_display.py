@@ -73,5 +73,7 @@ class TrainDisplay(QWidget):
     def hide_error(self) -> None:
         self.banner.hide()
 
-    def say(self, text: str) -> None:
-        self.message.setText(text)
+    def say(self, text: str, append: bool = False) -> None:
+        """Show ``text`` on the message line; ``append`` adds it under what is there."""
+        old = self.message.text()
+        self.message.setText(f"{old}\n{text}" if append and old else text)

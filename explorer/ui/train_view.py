@@ -224,7 +224,7 @@ class TrainView(QWidget):
         worker.step_done.connect(self._on_step_done)
         worker.previewed.connect(self._on_previewed)
         worker.checkpoint_saved.connect(self._on_checkpoint_saved)
-        worker.noticed.connect(lambda msg: self.display.say(f"Note: {msg}"))
+        worker.noticed.connect(self._on_noticed)
         worker.paused.connect(self._on_paused)
         worker.resumed.connect(self._on_resumed)
         worker.completed.connect(self._on_completed)
@@ -266,6 +266,9 @@ class TrainView(QWidget):
         self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}")
         if self.share_box.isChecked():
             self.live.offer(pv)
+
+    def _on_noticed(self, message: str) -> None:
+        self.display.say(f"Note: {message}", append=True)
 
     def _on_checkpoint_saved(self, ev: CheckpointSaved) -> None:
         self.display.say(f"Checkpoint written at step {ev.step}: {ev.path}")
