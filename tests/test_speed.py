@@ -68,7 +68,7 @@ def test_failed_compile_falls_back_to_eager_and_says_so(tiny_cfg, tmp_path, monk
 
 def test_bf16_step_runs_and_logs_float32(tiny_cfg):
     gan, data = _gan(tiny_cfg, precision="bf16")
-    assert gan.step_impl.endswith("bf16") and "meant for GPUs" in gan.notes[0]
+    assert gan.step_impl.endswith("bf16 scores, fp32 penalty") and "meant for GPUs" in gan.notes[0]
     for _ in range(2):
         stats = gan.train_step(data)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in stats.values())

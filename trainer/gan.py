@@ -53,12 +53,12 @@ class GAN:
         mode = speed.compile_mode(t.compile, device, self.dist.enabled)
         self.notes: list[str] = speed.startup_notes(mode, t.precision, device)
         self._critic_step = speed.LossRunner("critic loss", critic_loss, self.opt_D, mode,
-                                             t.precision, device, self.notes)
+                                             self.notes)
         # The critic's weights are constants in the generator step (so the plain critic, not a
         # DDP wrapper, which would wait for critic gradients that never come).
         self._gen_step = speed.LossRunner(
-            "generator loss", speed.GeneratorLoss(self._G, self.D, t.loss), self.opt_G, mode,
-            t.precision, device, self.notes)
+            "generator loss", speed.GeneratorLoss(self._G, self.D, t), self.opt_G, mode,
+            self.notes)
         self.rng = torch.Generator(device=device).manual_seed(self._rank_seed(0))
         self.step = 0
 

@@ -8,7 +8,7 @@ gives three things one shape:
   explicit penalty too (it calls the critic's layers directly, which a DDP wrapper around the
   critic alone would not see);
 * it is what ``torch.compile`` compiles (with CUDA graphs on a GPU: "reduce-overhead");
-* ``precision="bf16"`` autocasts exactly this forward.
+* ``precision="bf16"`` autocasts the critic's scores inside it, and keeps the penalty float32.
 
 ``LossRunner`` runs "zero the gradients, forward, backward" for one loss. If the compiled version
 fails (a compiler missing, an unsupported layer, a graph that cannot be captured), it says so once
@@ -32,11 +32,18 @@ from trainer.losses import Stats
 
 class CriticLoss(nn.Module):
     """forward(real, fake, y, eps) -> (loss, stats) for the configured loss (eps: WGAN-GP's
-    interpolation weights, one per sample; None for the other losses)."""
+    interpolation weights, one per sample; None for the other losses).
+
+    With ``precision="bf16"`` the critic's scores run under bfloat16 autocast, but the gradient
+    penalty stays float32: it differentiates the critic's input gradient, whose norm bf16 gets
+    wrong by several percent (DESIGN.md §6: "bf16 autocast where it is numerically safe — the
+    gradient penalty is not").
+    """
 
     def __init__(self, critic: nn.Module, t: TrainConfig):
         super().__init__()
         self.critic, self.loss, self.gp_lambda = critic, t.loss, t.gp_lambda
+        self.precision = t.precision
         # The explicit penalty (first-order only) where the critic's layers allow it; autograd's
         # double backward otherwise (the MLP critic).
         self.explicit = (t.loss == "wgan-gp" and t.gp_impl == "explicit"
@@ -46,23 +53,44 @@ class CriticLoss(nn.Module):
                 eps: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
         if self.loss == "wgan-gp":
             assert eps is not None, "WGAN-GP needs one interpolation weight per sample"
-            fn = (fastgp.wgan_gp_critic_loss_explicit if self.explicit
-                  else losses.wgan_gp_critic_loss)
-            return fn(self.critic, real, fake, y, eps, self.gp_lambda)
-        if self.loss == "wgan-clip":
-            return losses.wgan_critic_loss(self.critic, real, fake, y)
-        return losses.bce_critic_loss(self.critic, real, fake, y)
+            if self.precision == "fp32":
+                fn = (fastgp.wgan_gp_critic_loss_explicit if self.explicit
+                      else losses.wgan_gp_critic_loss)
+                return fn(self.critic, real, fake, y, eps, self.gp_lambda)
+            return self._mixed_wgan_gp(real, fake, y, eps)
+        with autocast(self.precision, real.device):
+            if self.loss == "wgan-clip":
+                loss, stats = losses.wgan_critic_loss(self.critic, real, fake, y)
+            else:
+                loss, stats = losses.bce_critic_loss(self.critic, real, fake, y)
+        return loss.float(), stats
+
+    def _mixed_wgan_gp(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
+                       eps: torch.Tensor) -> tuple[torch.Tensor, Stats]:
+        """Scores of real and fake (one pass) in low precision; the penalty in float32."""
+        n = len(real)
+        with autocast(self.precision, real.device):
+            scores = self.critic(torch.cat([real, fake]),
+                                 None if y is None else torch.cat([y, y])).float()
+        w_dist = scores[:n].mean() - scores[n:].mean()
+        gp_fn = (fastgp.gradient_penalty_explicit if self.explicit
+                 else losses.gradient_penalty)
+        gp = gp_fn(self.critic, real, fake, y, eps)
+        loss = -w_dist + self.gp_lambda * gp
+        return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach()}
 
 
 class GeneratorLoss(nn.Module):
     """forward(z, y) -> (loss, stats): the critic's weights are constants here."""
 
-    def __init__(self, generator: nn.Module, critic: nn.Module, loss: str):
+    def __init__(self, generator: nn.Module, critic: nn.Module, t: TrainConfig):
         super().__init__()
-        self.generator, self.critic, self.loss = generator, critic, loss
+        self.generator, self.critic = generator, critic
+        self.loss, self.precision = t.loss, t.precision
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
-        scores = self.critic(self.generator(z, y), y)
+        with autocast(self.precision, z.device):
+            scores = self.critic(self.generator(z, y), y).float()
         g = (losses.bce_generator_loss(scores) if self.loss == "bce"
              else losses.wgan_generator_loss(scores))
         return g, {"gen_loss": g.detach()}
@@ -114,10 +142,8 @@ class LossRunner:
     """Zero the optimiser's gradients, compute one loss (compiled if asked), back-propagate."""
 
     def __init__(self, name: str, module: nn.Module, opt: torch.optim.Optimizer,
-                 mode: str | None, precision: str, device: torch.device, notes: list[str]):
-        self.name, self.module, self.opt = name, module, opt
-        self.precision, self.device, self.notes = precision, device, notes
-        self.mode = mode
+                 mode: str | None, notes: list[str]):
+        self.name, self.module, self.opt, self.mode, self.notes = name, module, opt, mode, notes
         self.compiled: Callable | None = torch.compile(module, mode=mode) if mode else None
 
     @property
@@ -138,8 +164,7 @@ class LossRunner:
 
     def _run(self, fn: Callable, args: tuple) -> Stats:
         self.opt.zero_grad(set_to_none=True)
-        with autocast(self.precision, self.device):
-            loss, stats = fn(*args)
+        loss, stats = fn(*args)
         loss.backward()
         # float32 for the log (bf16 stats otherwise); outputs of a CUDA graph are overwritten by
         # its next replay, so compiled ones are copied.
@@ -159,7 +184,8 @@ def describe(critic_runner: LossRunner, precision: str) -> str:
                      else "autograd gradient penalty (double backward)")
     mode = critic_runner.mode if critic_runner.is_compiled else None
     parts.append(f"torch.compile {mode}" if mode else "eager")
-    parts.append(precision)
+    parts.append("bf16 scores, fp32 penalty" if precision == "bf16" and loss == "wgan-gp"
+                 else precision)
     if inner is not m:
         parts.append("DDP")
     return ", ".join(parts)

@@ -5,7 +5,7 @@ Per named config it times training loops on the same models, data and device:
 * ``reference``: the course notebook's WGAN-GP step as written (bench_reference.py);
 * ``ours_*``: ``GAN.train_step`` as a user's run would do it, one variant per ``VARIANTS`` entry:
   the autograd (double backward) or explicit penalty (``trainer.fastgp``), eager or compiled
-  (``trainer.speed``), fp32 or bf16 autocast;
+  (``trainer.speed``), fp32 or bf16 autocast (of the scores; the penalty stays fp32);
 
 then the renderer: generator latency for 1 and 64 images, slider-to-image latency and the time to
 export a 60-frame morph GIF, and each variant's critic-gradient error against float64. Optionally
@@ -261,8 +261,7 @@ def _gp_accuracy(gan: GAN, data: Any, n: int, loops: list[str]) -> dict[str, flo
         module = speed.CriticLoss(critic, replace(t, **settings))
         mode = speed.compile_mode(settings["compile"], device, distributed=False)
         fn = torch.compile(module, mode="default") if mode else module
-        with speed.autocast(settings["precision"], device):
-            loss, _ = fn(*[None if a is None else a.to(dtype) for a in args])
+        loss, _ = fn(*[None if a is None else a.to(dtype) for a in args])
         params = list(critic.parameters())
         grads = torch.autograd.grad(loss, params, allow_unused=True)
         return torch.cat([(torch.zeros_like(p) if g is None else g).flatten().double()
