@@ -150,13 +150,15 @@ class LossPlot(QWidget):
             self.main_items[name] = self.plots[idx].plot(pen=pg.mkPen(colour, width=2),
                                                          name=label)
 
+        # The latest values on their own line: beside the check boxes they were cut off.
         top = QHBoxLayout()
-        top.addWidget(self.readout, 1)
+        top.addStretch(1)
         top.addWidget(self.follow_box)
         top.addWidget(self.smooth_box)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
+        lay.addWidget(self.readout)
         lay.addWidget(self.view, 1)
 
     # --- data ----------------------------------------------------------------------------------
