@@ -62,7 +62,8 @@ def test_bench_chosen_loops_profile_and_bf16(tmp_path, capsys):
                  "--profile", "ours_explicit", "--out", str(out)]) == 0
     c = json.loads(out.read_text())["configs"]["32px"]
     assert set(c["train"]) == {"reference", "ours_bf16"}
-    assert c["train"]["ours_bf16"]["step"] == "explicit gradient penalty, eager, bf16 scores, fp32 penalty"
+    assert (c["train"]["ours_bf16"]["step"]
+            == "explicit gradient penalty, eager, bf16 scores, fp32 penalty")
     errors = c["gp_grad_rel_error_vs_fp64"]
     assert set(errors) == {"autograd_fp32", "explicit_fp32", "explicit_bf16"}
     assert errors["explicit_fp32"] < 1e-4 < errors["explicit_bf16"] < 0.5

@@ -202,7 +202,8 @@ def test_precision_and_compile_choices_reach_the_run(qtbot, window, tiny_cfg):
     assert form.config().train.precision == "bf16"
     tv.start_button.click()
     qtbot.waitUntil(lambda: "bf16" in tv.display.message.text(), timeout=5000)
-    assert "explicit gradient penalty, eager, bf16 scores, fp32 penalty" in tv.display.message.text()
+    impl = "explicit gradient penalty, eager, bf16 scores, fp32 penalty"
+    assert impl in tv.display.message.text()
     qtbot.waitUntil(lambda: "meant for GPUs" in tv.display.message.text(), timeout=5000)
     tv.stop_button.click()
     _wait_idle(qtbot, tv)
