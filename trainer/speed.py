@@ -99,9 +99,10 @@ class GeneratorLoss(nn.Module):
 def compile_mode(setting: str, device: torch.device, distributed: bool) -> str | None:
     """The torch.compile mode for a config's ``compile`` setting, or None for eager.
 
-    "auto" compiles on a single CUDA GPU only: on the CPU the step is convolution-bound and
-    inductor gains nothing (measured: 0.28 s vs 0.24 s eager per step at 32 px) while costing
-    ~30 s of compiling; under DDP the eager path is the tested one.
+    "auto" compiles on a single CUDA GPU only. On the CPU the step is convolution-bound and
+    inductor gains nothing at real sizes (measured at 32 px, batch 32: 283 ms of CPU time per
+    step compiled, 261 ms eager) while costing ~30 s of compiling; only toy models (16 px,
+    width 8) gain, from less Python overhead. Under DDP the eager path is the tested one.
     """
     if setting == "off" or (setting == "auto" and (device.type != "cuda" or distributed)):
         return None
