@@ -199,3 +199,13 @@ def test_atomic_save_keeps_previous_on_failure(tmp_path, monkeypatch):
         save_checkpoint(p, {"a": torch.zeros(1)})
     assert p.read_bytes() == before
     assert [f.name for f in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_is_resumable_tells_full_checkpoints_from_snapshots(trained_run, tmp_path):
+    from trainer.checkpoint import is_resumable
+
+    assert is_resumable(trained_run / "checkpoint.pt")
+    assert not is_resumable(trained_run / "snapshots" / "step_0000004.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert not is_resumable(bad) and not is_resumable(tmp_path / "missing.pt")

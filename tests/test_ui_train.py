@@ -302,6 +302,11 @@ def test_first_launch_opens_the_demo_model(qtbot, tmp_path, messages):
     info = w.session.info
     assert info is not None and info.class_names[:2] == ("circle", "square")
     assert w.tabs.tabText(w.tabs.currentIndex()) == "Generate" and not messages
+    # Opened as a run, the demo shows its curves, but it ships generator weights only: nothing
+    # to resume (Start trains a new run with its settings).
+    assert w.open_run_folder(demo_run_folder())
+    assert w.train_view.plot.point_count > 0
+    assert not w.train_view.resume_button.isEnabled() and w.train_view.start_button.isEnabled()
     w.close()
 
 

@@ -60,6 +60,15 @@ def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, 
     return d
 
 
+def is_resumable(path: Path) -> bool:
+    """True if ``path`` is a readable full checkpoint (optimiser state: training can continue);
+    False for a snapshot (generator weights only) or an unreadable file."""
+    try:
+        return load_raw(path).get("kind") == "full"
+    except CheckpointError:
+        return False
+
+
 def find_checkpoint(run_dir: Path) -> Path | None:
     """The newest checkpoint of a run folder: checkpoint.pt, else the last snapshot."""
     if (run_dir / "checkpoint.pt").is_file():

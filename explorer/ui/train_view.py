@@ -9,6 +9,7 @@ few seconds) so the other tabs can explore the run in progress.
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from explorer.ui.run_watch import RunWatcher, load_grid
 from explorer.ui.session import ModelSession
 from explorer.ui.train_display import TrainDisplay
 from explorer.ui.train_worker import TrainThread, TrainWorker
-from trainer.checkpoint import CheckpointError
+from trainer.checkpoint import CheckpointError, is_resumable
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
 from trainer.loop import read_log
@@ -130,8 +131,10 @@ class TrainView(QWidget):
         return self._launch(worker, f"resuming {run_dir.name}…")
 
     def resumable_dir(self) -> Path | None:
+        """The shown run, else the form's folder, if its checkpoint.pt can continue training
+        (a snapshot-only folder, like the bundled demo, cannot)."""
         for d in (self.run_dir, self.form.run_dir()):
-            if d is not None and (d / "checkpoint.pt").is_file():
+            if d is not None and _resumable(d / "checkpoint.pt"):
                 return d
         return None
 
@@ -362,6 +365,20 @@ class TrainView(QWidget):
         target = self.resumable_dir()
         self.resume_button.setToolTip(f"Continue {target} to Total steps" if target and not
                                       running else "Continue the paused run")
+
+
+def _resumable(path: Path) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return _resumable_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _resumable_cached(path: str, mtime_ns: int, size: int) -> bool:
+    """Reading a checkpoint takes ~20 ms; the buttons ask on every form change."""
+    return is_resumable(Path(path))
 
 
 def _mtime(path: Path) -> float:
