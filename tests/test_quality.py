@@ -85,3 +85,17 @@ def test_classifier_without_classes_uses_attributes_else_random_features(shapes8
     bare = ec.train_classifier(ImageData(data.images), "k", steps=2)
     assert bare.kind == "random-features" and bare.held_out["metric"] is None
     assert bare.run(data.images[:3].float())[0].shape == (3, ec.FEATURES)
+
+
+def test_random_features_vary_at_a_readable_scale_and_separate_noise(shapes8):
+    """An image folder without labels gets a fixed random CNN, scaled so FD reads in units
+    like a trained net's (unscaled, every FD printed as 0.000)."""
+    _, data = shapes8
+    clf = ec.train_classifier(ImageData(data.images), "k", steps=2)
+    real = ec.as_float(data.images)
+    feats, _ = clf.run(real)
+    assert 0.5 < float(feats.std(0).mean()) < 2
+    noise, _ = clf.run(torch.rand_like(real) * 2 - 1)
+    half = len(feats) // 2
+    floor = frechet_distance(feats[:half], feats[half:])
+    assert floor > 1e-3 and frechet_distance(feats[:half], noise[:half]) > 5 * floor

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 def format_table(r: dict[str, Any]) -> str:
     c = r["classifier"]
     held = c["held_out"]
-    trust = ("untrained (random features)" if held["metric"] is None
+    trust = ("a fixed random CNN (no classes or attributes to learn)" if held["metric"] is None
              else f"held-out {held['metric']} {held['value']:.3f} on {held['n']} real images")
     lines = [f"checkpoint {r['checkpoint']} (step {r['step']}), n = {r['n']}",
              f"classifier: {c['kind']}, {trust}; {c['cache']}",

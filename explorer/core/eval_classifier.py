@@ -111,6 +111,7 @@ def train_classifier(data: Any, key: str, steps: int = 500, batch: int = 128,
     clf = EvalClassifier(net, kind, list(data.class_names), held, key, trained_now=True)
     if kind == "random-features":
         net.cpu().eval().requires_grad_(False)
+        _unit_feature_scale(net, as_float(data.images[train_idx[:512].to(data.images.device)]))
         return clf
     images = data.images  # (N, C, H, W) uint8, on the data's device
     # Class indices (N,), or attributes standardised to zero mean and unit variance (N, A).
@@ -139,6 +140,21 @@ def train_classifier(data: Any, key: str, steps: int = 500, batch: int = 128,
             r2 = 1 - ((out - t) ** 2).mean(0) / t.var(0, unbiased=False).clamp_min(1e-12)
             held |= {"metric": "r2", "value": float(r2.mean())}
     return clf
+
+
+@torch.no_grad()
+def _unit_feature_scale(net: FeatureNet, x: torch.Tensor) -> None:
+    """Scale a random net's features so real images give a mean per-feature std of 1.
+
+    Untrained, the features are ~100x smaller than a trained net's, so every FD printed as 0.000
+    and the real-vs-real floor was unreadable. The last Linear's weight and bias are scaled:
+    ReLU is positively homogeneous, so the features scale and FD ratios stay the same.
+    """
+    std = float(net.features(x.cpu()).std(0).mean()) if len(x) > 1 else 0.0
+    if std > 0:
+        linear = net.body[-2]
+        linear.weight.mul_(1 / std)
+        linear.bias.mul_(1 / std)
 
 
 def save_classifier(path: Path, clf: EvalClassifier) -> None:
@@ -182,6 +198,7 @@ def classifier_for_run(run_dir: Path | None, data_cfg: DataConfig, data: Any, st
         save_classifier(path, clf)
     except OSError as e:
         return clf, f"not cached: cannot write {path} ({e.strerror or e})"
-    return clf, f"trained and cached in {path}"
+    made = "made" if clf.kind == "random-features" else "trained"
+    return clf, f"{made} and cached in {path}"
 
 

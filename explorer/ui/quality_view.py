@@ -227,8 +227,9 @@ class QualityView(QWidget):
     def _on_completed(self, r: dict[str, Any]) -> None:
         self.result = r
         held = r["classifier"]["held_out"]
-        trust = ("untrained (random features)" if held.get("metric") is None
-                 else f"held-out {held['metric']} {held['value']:.3f} on {held['n']} real images")
+        trust = ("a fixed random CNN (no classes or attributes to learn)"
+                 if held.get("metric") is None else
+                 f"held-out {held['metric']} {held['value']:.3f} on {held['n']} real images")
         self.summary.setText(
             f"step {r['step']}, n = {r['n']}; classifier: {r['classifier']['kind']}, {trust}\n"
             f"FD real vs real (noise floor at this n): {r['fd_real_vs_real']:.3f}"
