@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from trainer.checkpoint import load_raw
-from trainer.loop import read_log
+from trainer.runlog import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--size", "8", "--n-images", "64", "--width", "4", "--z-dim", "8", "--batch-size", "8",

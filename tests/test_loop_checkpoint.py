@@ -16,7 +16,8 @@ from trainer.events import (
     StepStats,
     TrainControl,
 )
-from trainer.loop import read_log, train
+from trainer.loop import train
+from trainer.runlog import read_log
 
 
 def test_events_and_run_folder(tmp_path, tiny_cfg):

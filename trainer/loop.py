@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -42,11 +41,11 @@ from trainer.events import (
     StepStats,
     TrainControl,
 )
-from trainer.fileio import atomic_open, atomic_write_text, check_writable_dir
+from trainer.fileio import atomic_open, check_writable_dir
 from trainer.gan import GAN, nonfinite, resolve_device
 from trainer.images import make_grid, to_uint8
+from trainer.runlog import STAT_KEYS, truncate_log
 
-STAT_KEYS = ("critic_loss", "gen_loss", "gp", "wdist")
 PREVIEW_COLS = 8
 
 
@@ -132,7 +131,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data, dist: DistI
         except (RuntimeError, KeyError, ValueError) as e:
             raise RunError(f"{ckpt_path} does not match its config: {str(e)[:200]}") from None
         if dist.is_main:
-            _truncate_log(run_dir / "log.jsonl", gan.step)
+            truncate_log(run_dir / "log.jsonl", gan.step)
     elif dist.is_main:
         (run_dir / "previews").mkdir(exist_ok=True)
         (run_dir / "snapshots").mkdir(exist_ok=True)
@@ -282,41 +281,9 @@ def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
     if last_good is not None and ckpt.is_file():
         gan.load_state_dict(load_raw(ckpt))
         if gan.dist.is_main:
-            _truncate_log(run_dir / "log.jsonl", gan.step)
+            truncate_log(run_dir / "log.jsonl", gan.step)
         return Failed(bad, f"a loss became NaN/inf near step {bad}: training stopped and the run "
                       f"was rolled back to its checkpoint of step {gan.step} ({ckpt}). Lower the "
                       "learning rate (or use WGAN-GP) before resuming.")
     return Failed(bad, f"a loss became NaN/inf near step {bad}, before any checkpoint was "
                   "written: training stopped. Lower the learning rate (or use WGAN-GP).")
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop log lines after ``step`` (a resumed run re-does those steps)."""
-    if not path.is_file():
-        return
-    keep = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                keep.append(line)
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    atomic_write_text(path, "".join(k + "\n" for k in keep))
-
-
-def read_log(path: Path) -> dict[str, np.ndarray]:
-    """Read a (possibly still growing) log.jsonl into arrays; a partial last line is ignored."""
-    cols: dict[str, list[float]] = {k: [] for k in ("step", *STAT_KEYS)}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return {k: np.zeros(0) for k in cols}
-    for line in text.splitlines():
-        try:
-            rec = json.loads(line)
-            row = [float(rec[k]) for k in cols]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            continue
-        for k, v in zip(cols, row, strict=True):
-            cols[k].append(v)
-    return {k: np.asarray(v) for k, v in cols.items()}

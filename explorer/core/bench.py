@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from explorer.core.bench_profile import profile_ops
 from explorer.core.bench_reference import NotebookStep
 from explorer.core.export import save_gif
 from explorer.core.latent import interpolate_frames
@@ -155,34 +156,15 @@ def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, 
     return out
 
 
-def profile_step(cfg: RunConfig, data: Any, device: torch.device, loop: str, steps: int,
-                 top: int = 12) -> dict[str, Any]:
-    """What limits a loop: the ops with the most self time per generator step (torch.profiler)."""
-    from torch.profiler import ProfilerActivity, profile
-
+def profile_step(cfg: RunConfig, data: Any, device: torch.device, loop: str,
+                 steps: int) -> dict[str, Any]:
+    """What limits a loop variant: its top ops per generator step (bench_profile.py)."""
     gan = _make_gan(cfg.with_changes(train=VARIANTS[loop]), data, device, False)
-    for _ in range(3 if gan.compiled else 1):
+    for _ in range(3 if gan.compiled else 1):  # compiling and CUDA-graph recording first
         gan.train_step(data)
     _sync(device)
-    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with _quiet_native_stderr(), profile(activities=acts) as prof:
-        for _ in range(steps):
-            gan.train_step(data)
-        _sync(device)
-    on_gpu = device.type == "cuda"
-    events = [e for e in prof.key_averages() if not e.key.startswith("ProfilerStep")]
-
-    def self_us(e: Any) -> float:
-        return float(getattr(e, "self_device_time_total", 0.0) if on_gpu else e.self_cpu_time_total)
-
-    total = sum(self_us(e) for e in events) or 1.0
-    rows = sorted(events, key=self_us, reverse=True)[:top]
-    return {"loop": loop, "step": gan.step_impl, "steps": steps,
-            "time": "self device (GPU) time" if on_gpu else "self CPU time",
-            "total_ms_per_gen_step": total / 1000 / steps,
-            "ops": [{"op": e.key, "calls_per_step": e.count / steps,
-                     "ms_per_gen_step": self_us(e) / 1000 / steps,
-                     "percent": 100 * self_us(e) / total} for e in rows]}
+    return {"loop": loop, "step": gan.step_impl,
+            **profile_ops(lambda: gan.train_step(data), steps, device)}
 
 
 def bench_rendering(gan: GAN, cfg: RunConfig, class_names: list[str], device: torch.device,
@@ -223,20 +205,6 @@ def bench_rendering(gan: GAN, cfg: RunConfig, class_names: list[str], device: to
         t2 = time.perf_counter()
     return out | {"gif_60_frames_ms": 1000 * (t2 - t0), "gif_render_ms": 1000 * (t1 - t0),
                   "gif_encode_ms": 1000 * (t2 - t1)}
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence the profiler library's own start/stop lines (C++ writes to fd 2 directly)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _gp_accuracy(gan: GAN, data: Any, n: int, loops: list[str]) -> dict[str, float]:

@@ -173,7 +173,7 @@ class LossPlot(QWidget):
         self._request_refresh()
 
     def set_data(self, log: dict[str, np.ndarray]) -> None:
-        """Replace everything with a whole log (``trainer.loop.read_log`` output)."""
+        """Replace everything with a whole log (``trainer.runlog.read_log`` output)."""
         self.clear()
         if len(log.get("step", ())):
             self.append(log["step"], **{k: log[k] for k in SERIES})

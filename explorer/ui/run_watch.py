@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.core.timelapse import preview_frames
-from trainer.loop import STAT_KEYS
+from trainer.runlog import STAT_KEYS
 
 COLUMNS = ("step", *STAT_KEYS, "time")
 

@@ -35,7 +35,7 @@ from explorer.ui.train_worker import TrainThread, TrainWorker
 from trainer.checkpoint import CheckpointError, is_resumable
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
-from trainer.loop import read_log
+from trainer.runlog import read_log
 
 RECENT_WRITE_S = 15.0  # a run folder written this recently may belong to a running process
 
