@@ -146,7 +146,10 @@ def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, 
                      "process_cpu_ms_per_gen_step": 1000 * r["cpu_seconds"] / steps,
                      "real_images_per_s": t.batch_size * t.n_critic / sec,
                      "peak_memory_mib": r["peak_memory_mib"], **entry}
+        compiled = loop != "reference" and gan.compiled
         del gan
+        if compiled:  # free its graphs (and CUDA-graph memory pool) before the next loop
+            torch.compiler.reset()
     ref = out.get("reference")
     for loop, r in out.items():
         if ref is not None and loop != "reference":
