@@ -52,6 +52,7 @@ class GAN:
         # reports new ones as Notice events.
         mode = speed.compile_mode(t.compile, device, self.dist.enabled)
         self.notes: list[str] = speed.startup_notes(mode, t.precision, device)
+        self._n_startup_notes = len(self.notes)
         self._critic_step = speed.LossRunner("critic loss", critic_loss, self.opt_D, mode,
                                              self.notes)
         # The critic's weights are constants in the generator step (so the plain critic, not a
@@ -100,6 +101,11 @@ class GAN:
     def step_impl(self) -> str:
         """How the step runs, for the user: "explicit gradient penalty, eager, fp32"."""
         return speed.describe(self._critic_step, self.cfg.train.precision)
+
+    @property
+    def fallback_notes(self) -> list[str]:
+        """Notes from running (a compile that fell back to eager), not the start-up advice."""
+        return self.notes[self._n_startup_notes:]
 
     @property
     def compiled(self) -> bool:

@@ -139,8 +139,8 @@ def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, 
             w = max(warmup, 3) if gan.compiled else warmup
             r = _time_loop(lambda gan=gan: gan.train_step(data), steps, w, device)
             entry["step"] = gan.step_impl
-            if gan.notes:
-                entry["notes"] = list(gan.notes)
+            if gan.fallback_notes:
+                entry["notes"] = gan.fallback_notes
         sec = r["seconds"] / steps
         out[loop] = {"ms_per_gen_step": 1000 * sec, "gen_steps_per_s": 1 / sec,
                      "process_cpu_ms_per_gen_step": 1000 * r["cpu_seconds"] / steps,
