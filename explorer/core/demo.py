@@ -1,10 +1,11 @@
-"""The bundled demo model: a conditional WGAN-GP trained on Shapes by this project's own `train`.
+r"""The bundled demo model: a conditional WGAN-GP trained on Shapes by this project's own `train`.
 
 It is a small run folder (G_ema snapshot, config, loss log, a few preview grids, directions) that
 the window opens on first launch, so a newcomer can explore before training anything. Recipe:
 
-    python main.py train --dataset shapes --size 32 --steps 9000 --out runs/demo   # cpu-fast
-    python main.py directions --checkpoint runs/demo --method supervised,sefa --project-out all
+    python main.py train --dataset shapes --size 32 --steps 22000 --out runs/demo
+    python main.py directions --checkpoint runs/demo --method supervised,sefa --k 4 \
+        --project-out all
 """
 
 from __future__ import annotations
