@@ -254,6 +254,13 @@ def test_cli_sefa_and_supervised_with_cached_attribute_model(trained_run, capsys
     assert main(["directions", "--checkpoint", str(trained_run), "--method", "supervised",
                  "--n", "100", "--out", str(trained_run / "d2.pt")]) == 0
     assert cache.stat().st_mtime_ns == stamp  # trained once, then loaded from the cache
+    # --append keeps what the file holds and adds the new ones after it.
+    before = load_directions(trained_run / "d2.pt", z_dim=8)
+    assert main(["directions", "--checkpoint", str(trained_run), "--method", "sefa", "--k", "2",
+                 "--naming", "off", "--append", "--out", str(trained_run / "d2.pt")]) == 0
+    after = load_directions(trained_run / "d2.pt", z_dim=8)
+    assert [d.name for d in after[:len(before)]] == [d.name for d in before]
+    assert [d.source for d in after[len(before):]] == ["sefa", "sefa"]
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

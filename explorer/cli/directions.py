@@ -18,6 +18,7 @@ from explorer.core.directions import (
     Direction,
     DirectionsError,
     directions_path,
+    load_directions,
     save_directions,
 )
 from trainer.checkpoint import CheckpointError, load_generator
@@ -50,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--measure-n", type=int, default=200, help="samples per direction (200)")
     p.add_argument("--out", type=Path, help="output file (default: directions.pt in the run "
                    "folder)")
+    p.add_argument("--append", action="store_true",
+                   help="keep the directions already in the output file and add these after "
+                   "them (e.g. supervised with --project-out, then raw SeFa)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
 
 
@@ -105,6 +109,10 @@ def _run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     out = args.out or directions_path(args.checkpoint)
+    if args.append and Path(out).is_file():
+        kept = load_directions(out, z_dim=model.config.model.z_dim)
+        print(f"note: kept the {len(kept)} directions already in {out}")
+        dirs = kept + dirs
     save_directions(out, dirs)
     print(direction_table(dirs))
     if args.measure:
