@@ -17,13 +17,11 @@ stats) and LeakyReLU, ending in a one-channel conv; class planes appended to the
 
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.losses import Stats, wgan_gp_critic_loss
+from trainer.losses import Stats
 
 
 def supports(critic: nn.Module) -> bool:
@@ -164,31 +162,3 @@ def wgan_gp_critic_loss_explicit(critic: nn.Module, real: torch.Tensor, fake: to
     gp = _penalty(grad)
     loss = -w_dist + gp_lambda * gp
     return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach()}
-
-
-def gradient_error_vs_fp64(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                           y: torch.Tensor | None, eps: torch.Tensor,
-                           gp_lambda: float = 10.0) -> dict[str, float]:
-    """Relative error of the fp32 critic-loss gradient (before the optimiser) per implementation.
-
-    The reference is the autograd loss in float64 on a copy of the critic; each float32 gradient
-    is compared over all parameters at once: ||g32 - g64|| / ||g64||.
-    """
-    def flat_grad(D: nn.Module, fn, dtype: torch.dtype) -> torch.Tensor:
-        cast = [None if t is None else t.to(dtype) for t in (real, fake, y, eps)]
-        loss, _ = fn(D, *cast, gp_lambda)
-        params = list(D.parameters())
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
-        return torch.cat([(torch.zeros_like(p) if g is None else g).flatten().double()
-                          for p, g in zip(params, grads, strict=True)])
-
-    d64 = copy.deepcopy(critic).double().requires_grad_(True)
-    d32 = copy.deepcopy(critic).float().requires_grad_(True)
-    ref = flat_grad(d64, wgan_gp_critic_loss, torch.float64)
-    out = {}
-    for name, fn in (("autograd_fp32", wgan_gp_critic_loss),
-                     ("explicit_fp32", wgan_gp_critic_loss_explicit)):
-        g = flat_grad(d32, fn, torch.float32)
-        out[name] = float((g - ref).norm() / ref.norm().clamp_min(1e-30))
-    return out
-
