@@ -4,7 +4,7 @@ from torch import nn
 
 from trainer import losses
 from trainer.config import ModelConfig
-from trainer.models import build_critic, build_generator, ema_update
+from trainer.models import UpConv, build_critic, build_generator, ema_update
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "mlp"])
@@ -31,6 +31,30 @@ def test_conditional_accepts_soft_class_mix_and_indices():
     assert G(z, torch.full((2, 3), 1 / 3)).shape == (2, 1, 8, 8)
     with pytest.raises(ValueError, match="conditional"):
         G(z)
+
+
+@pytest.mark.parametrize("n,hw,cin,cout,stride,pad,im2col", [
+    (1, 1, 12, 16, 1, 0, True),   # 1x1 input
+    (2, 4, 16, 8, 2, 1, True),    # small input
+    (8, 8, 16, 8, 2, 1, False),   # big input: the default (oneDNN) path
+    (8, 8, 16, 3, 2, 1, True),    # RGB output, at any size
+])
+def test_upconv_fast_cpu_paths_equal_conv_transpose(n, hw, cin, cout, stride, pad, im2col):
+    torch.manual_seed(0)
+    up = UpConv(cin, cout, 4, stride, pad)
+    ref = nn.ConvTranspose2d(cin, cout, 4, stride, pad)
+    ref.load_state_dict(up.state_dict())
+    x = torch.randn(n, cin, hw, hw)
+    with torch.inference_mode(), torch.profiler.profile() as prof:
+        out = up(x)
+    with torch.inference_mode():
+        assert torch.allclose(out, ref(x), atol=1e-5)
+    ops = {e.name for e in prof.events()}
+    assert ("aten::slow_conv_transpose2d" in ops) == im2col
+    # with autograd on (training) it is an ordinary ConvTranspose2d, gradients included
+    x.requires_grad_(True)
+    up(x).square().sum().backward()
+    assert x.grad is not None and up.weight.grad is not None
 
 
 def test_bad_size_rejected():
