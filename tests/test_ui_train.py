@@ -204,9 +204,13 @@ def test_precision_and_compile_choices_reach_the_run(qtbot, window, tiny_cfg):
     qtbot.waitUntil(lambda: "bf16" in tv.display.message.text(), timeout=5000)
     impl = "explicit gradient penalty, eager, bf16 scores, fp32 penalty"
     assert impl in tv.display.message.text()
-    qtbot.waitUntil(lambda: "meant for GPUs" in tv.display.message.text(), timeout=5000)
+    notes = tv.display.notes
+    qtbot.waitUntil(lambda: "meant for GPUs" in notes.text(), timeout=5000)
     tv.stop_button.click()
     _wait_idle(qtbot, tv)
+    # the note outlives the messages that follow it
+    assert "Stopped" in tv.display.message.text() and "meant for GPUs" in notes.text()
+    assert not notes.isHidden()
     saved = json.loads((tv.run_dir / "config.json").read_text())["train"]
     assert (saved["precision"], saved["compile"]) == ("bf16", "off")
 

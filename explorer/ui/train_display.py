@@ -1,5 +1,6 @@
 """What the Train view shows of a run, wherever its data comes from (a training thread or a run
-folder on disk): progress strip, error banner, loss curves beside the sample grid, message line.
+folder on disk): progress strip, error banner, loss curves beside the sample grid, message line,
+and the run's notes (a compile fallback, say), which stay while later messages replace each other.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class TrainDisplay(QWidget):
         self.message = QLabel("Choose a dataset and press Start.")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.setStyleSheet("color: palette(placeholder-text);")
+        self.notes.hide()
 
         grid_box = QWidget()
         grid_lay = QVBoxLayout(grid_box)
@@ -49,12 +55,15 @@ class TrainDisplay(QWidget):
         lay.addWidget(self.banner)
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.message)
+        lay.addWidget(self.notes)
 
     def clear(self) -> None:
         self.plot.clear()
         self.grid.set_image(None)
         self.grid_title.setText("Samples")
         self.progress.reset()
+        self.notes.clear()
+        self.notes.hide()
 
     def add_points(self, steps: np.ndarray | list[int], cols: object) -> None:
         """``cols``: anything with the loss series as keys (a dict) or attributes (StepStats)."""
@@ -73,7 +82,12 @@ class TrainDisplay(QWidget):
     def hide_error(self) -> None:
         self.banner.hide()
 
-    def say(self, text: str, append: bool = False) -> None:
-        """Show ``text`` on the message line; ``append`` adds it under what is there."""
-        old = self.message.text()
-        self.message.setText(f"{old}\n{text}" if append and old else text)
+    def say(self, text: str) -> None:
+        """Show ``text`` on the message line, replacing what was there."""
+        self.message.setText(text)
+
+    def note(self, text: str) -> None:
+        """Add a line to the run's notes, which stay until the next run is shown."""
+        old = self.notes.text()
+        self.notes.setText(f"{old}\n{text}" if old else text)
+        self.notes.show()

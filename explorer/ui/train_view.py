@@ -271,7 +271,7 @@ class TrainView(QWidget):
             self.live.offer(pv)
 
     def _on_noticed(self, message: str) -> None:
-        self.display.say(f"Note: {message}", append=True)
+        self.display.note(f"Note: {message}")
 
     def _on_checkpoint_saved(self, ev: CheckpointSaved) -> None:
         self.display.say(f"Checkpoint written at step {ev.step}: {ev.path}")
