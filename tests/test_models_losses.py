@@ -57,6 +57,13 @@ def test_upconv_fast_cpu_paths_equal_conv_transpose(n, hw, cin, cout, stride, pa
     assert x.grad is not None and up.weight.grad is not None
 
 
+def test_upconv_under_cpu_autocast_keeps_autocast_dtypes():
+    up = UpConv(8, 3, 4, 2, 1)  # RGB layer: the im2col path, were it not for autocast
+    x = torch.randn(2, 8, 8, 8)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert up(x).dtype == up(x.bfloat16()).dtype == torch.bfloat16
+
+
 def test_bad_size_rejected():
     with pytest.raises(ValueError, match="power of two"):
         build_generator(ModelConfig(), 48, 3, 0)

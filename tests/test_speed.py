@@ -15,9 +15,9 @@ from trainer.gan import GAN
 from trainer.loop import train
 
 
-def _gan(cfg, **train_changes):
+def _gan(cfg, size=8, **train_changes):
     cfg = cfg.with_changes(train=train_changes)
-    return GAN(cfg, 8, 3, 5, torch.device("cpu")), make_shapes(64, 8)
+    return GAN(cfg, size, 3, 5, torch.device("cpu")), make_shapes(64, size)
 
 
 def test_auto_compile_is_eager_on_cpu(tiny_cfg):
@@ -66,7 +66,8 @@ def test_failed_compile_falls_back_to_eager_and_says_so(tiny_cfg, tmp_path, monk
 
 
 def test_bf16_step_runs_and_logs_float32(tiny_cfg):
-    gan, data = _gan(tiny_cfg, precision="bf16")
+    # 16 px: a generator with a middle layer, whose bf16 output feeds the RGB layer
+    gan, data = _gan(tiny_cfg, size=16, precision="bf16")
     assert gan.step_impl.endswith("bf16 scores, fp32 penalty") and "meant for GPUs" in gan.notes[0]
     for _ in range(2):
         stats = gan.train_step(data)

@@ -33,7 +33,8 @@ class UpConv(nn.ConvTranspose2d):
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
         if (x.device.type == "cpu" and not torch.is_grad_enabled() and output_size is None
-                and self.groups == 1 and x.dim() == 4
+                and self.groups == 1 and x.dim() == 4 and x.dtype == self.weight.dtype
+                and not torch.is_autocast_enabled("cpu")  # autocast casts only the default op
                 and (x.shape[0] * x.shape[2] * x.shape[3] <= self.SMALL_INPUT
                      or self.out_channels <= self.FEW_CHANNELS)):
             return torch.ops.aten.slow_conv_transpose2d(
