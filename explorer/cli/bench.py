@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_bench(names, device, steps, args.warmup, args.batch, args.size, args.width,
                            args.loops, args.channels_last,
-                           render_repeats=3 if device.type == "cpu" else 20,
+                           render_repeats=11 if device.type == "cpu" else 20,
                            accuracy=not args.no_accuracy, profile=args.profile,
                            progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True))
     except torch.OutOfMemoryError:

@@ -130,6 +130,8 @@ class LossPlot(QWidget):
             legend = p.addLegend(offset=(-10, 8), labelTextSize="8pt")
             legend.setBrush(pg.mkBrush(30, 30, 30, 200))  # readable over the curves
             p.setLabel("bottom", "step")
+            for side in ("bottom", "left"):  # plain numbers, not "200 (x0.001)" or "5 (x1000)"
+                p.getAxis(side).enableAutoSIPrefix(False)
             # The x range is set by _refresh, not auto-ranged: with auto downsampling the data's
             # x bounds depend on the range, and pyqtgraph then re-ranges and repaints forever
             # (measured: 15 paints/s, 75% of a core, idle, at 100k points). The 'A' button would

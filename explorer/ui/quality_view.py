@@ -116,6 +116,7 @@ class QualityView(QWidget):
             p.setLabel("left", left)
             # No SI prefixes: pyqtgraph would label 0.6 as "600 (x0.001)".
             p.getAxis("left").enableAutoSIPrefix(False)
+            p.getAxis("bottom").enableAutoSIPrefix(False)
             p.setVisible(False)
 
         row = QHBoxLayout()

@@ -28,7 +28,7 @@ LABELLED = {"shapes", "mnist", "fashion-mnist", "cifar10"}  # datasets that alwa
 LOSS_NAMES = {"wgan-gp": "WGAN-GP", "wgan-clip": "WGAN (weight clipping)",
               "bce": "BCE (non-saturating)"}
 PRECISION_NAMES = {"fp32": "fp32 (exact)",
-                   "bf16": "bf16 autocast (faster on recent GPUs, ~5% gradient error)"}
+                   "bf16": "bf16 scores, fp32 penalty (for GPUs; ~0.3% gradient error)"}
 COMPILE_NAMES = {"auto": "auto (on a CUDA GPU)", "on": "on (any device)", "off": "off (eager)"}
 ARCH_NAMES = {"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)"}
 # Text fields: key -> (config section, label, kind). The key is the config field's name, so the
