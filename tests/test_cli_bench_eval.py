@@ -30,6 +30,28 @@ def test_eval_writes_valid_json_and_reuses_its_classifier(trained_run, tmp_path,
     assert "loaded" in r["classifier"]["cache"] and set(r["models"]) == {"G_ema"}
 
 
+def test_eval_on_small_data_says_what_its_figures_rest_on(trained_run, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--checkpoint", str(trained_run), "--n", "1000", "--classifier-steps",
+                 "3", "--device", "cpu", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["n"] == 64  # all the run has
+    # no spare images for a disjoint baseline: the floor compares the two halves
+    assert r["fd_real_vs_real_n"] == [32, 32] and r["fd_real_vs_real"] >= 0
+    warnings = " | ".join(r["warnings"])
+    for part in ("has 64 images, so n = 64 (not the 1000 asked for)", "32 with 32",
+                 "not above the 128 feature dimensions", "held-out score rests on only"):
+        assert part in warnings
+    printed = capsys.readouterr().out
+    assert "noise floor 32 vs 32 real images" in printed and printed.count("warning: ") == 4
+
+    assert main(["eval", "--checkpoint", str(trained_run), "--n", "16", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["fd_real_vs_real_n"] == [16, 16]  # 48 spare images: a disjoint baseline of 16
+    assert not any("asked for" in w or "disjoint" in w for w in r["warnings"])
+
+
 def test_eval_reports_a_bad_checkpoint(tmp_path, capsys):
     bad = tmp_path / "checkpoint.pt"
     bad.write_bytes(b"garbage")

@@ -54,13 +54,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_table(r: dict[str, Any]) -> str:
-    c = r["classifier"]
-    held = c["held_out"]
-    trust = ("a fixed random CNN (no classes or attributes to learn)" if held["metric"] is None
-             else f"held-out {held['metric']} {held['value']:.3f} on {held['n']} real images")
-    lines = [f"checkpoint {r['checkpoint']} (step {r['step']}), n = {r['n']}",
-             f"classifier: {c['kind']}, {trust}; {c['cache']}",
-             f"FD real vs real (noise floor at this n): {r['fd_real_vs_real']:.3f}", ""]
+    from explorer.core.quality import summary_lines
+
+    lines = [f"checkpoint {r['checkpoint']}", *summary_lines(r), ""]
     head = f"{'model':<6} {'FD':>9} {'accuracy':>9} {'coverage':>9}  per-class accuracy / share"
     lines += [head, "-" * len(head)]
     for name, m in r["models"].items():
@@ -68,8 +64,6 @@ def format_table(r: dict[str, Any]) -> str:
         lines.append(f"{name:<6} {m['fd']:>9.3f} {_pct(m.get('accuracy')):>9} "
                      f"{_pct(m.get('coverage')):>9}  "
                      + " ".join("-" if p is None else f"{p:.2f}" for p in per))
-    if r["class_names"]:
-        lines.append(f"classes: {', '.join(r['class_names'])}")
     if r.get("over_steps"):
         lines += ["", f"{'step':>8} {'FD':>9} {'accuracy':>9} {'coverage':>9}"]
         for row in r["over_steps"]:

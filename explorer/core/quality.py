@@ -40,7 +40,7 @@ class RealSet:
 
     labels: torch.Tensor | None  # (N,) class indices
     features: np.ndarray  # (N, 128) eval-classifier features
-    baseline_features: np.ndarray  # (N, 128) of other real images: the FD noise floor at this N
+    baseline_features: np.ndarray | None  # (M, 128), M <= N, of other real images, if any
     class_share: torch.Tensor | None  # (K,) class frequencies of the whole dataset
 
 
@@ -54,7 +54,8 @@ def frechet_distance_stats(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray,
     r1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # S1^1/2
     m = r1 @ s2 @ r1
     tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum()
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+    fd = float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+    return max(fd, 0.0)  # a distance: rounding can leave -1e-3 for (nearly) equal sets
 
 
 def frechet_distance(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
@@ -86,17 +87,32 @@ def class_report(pred: torch.Tensor, n_classes: int, real_share: torch.Tensor,
 
 
 def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> RealSet:
+    """n real images, and up to n others for the noise floor (fewer when the data is small)."""
     train_idx, held_idx = split_indices(len(data), seed)
     order = torch.cat([held_idx, train_idx])  # held-out first, then training images
-    idx, other = order[:n], order.flip(0)[:n]  # the baseline comes from the other end
+    idx = order[:n]
+    spare = len(order) - n
     dev = data.images.device
     feats, _ = clf.run(as_float(data.images[idx.to(dev)]))
-    base, _ = clf.run(as_float(data.images[other.to(dev)]))
+    base = None
+    if spare >= 2:  # the baseline comes from the other end, disjoint from idx
+        other = order.flip(0)[:min(n, spare)]
+        base = clf.run(as_float(data.images[other.to(dev)]))[0].numpy()
     labels = share = None
     if data.labels is not None and data.class_names:
         labels = data.labels.cpu()[idx]
         share = torch.bincount(data.labels.cpu(), minlength=data.n_classes).float() / len(data)
-    return RealSet(labels, feats.numpy(), base.numpy(), share)
+    return RealSet(labels, feats.numpy(), base, share)
+
+
+def noise_floor(real: RealSet) -> tuple[float, list[int]]:
+    """FD between two disjoint sets of real images, and their sizes: what FD reads for a
+    perfect generator at (about) this n. Without spare images, the two halves of the real set."""
+    a = real.features
+    b = real.baseline_features
+    if b is None:
+        a, b = a[: len(a) // 2], a[len(a) // 2:]
+    return frechet_distance(a, b), [len(a), len(b)]
 
 
 @torch.inference_mode()
@@ -157,19 +173,21 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
         raise QualityError("eval needs a dataset that fits in memory; this one streams from disk")
     clf, note = classifier_for_run(run_dir, cfg.data, data, classifier_steps, device, retrain,
                                    progress)
-    n = max(2, min(n, len(data)))
+    n_asked, n = n, max(2, min(n, len(data)))
     real = real_set(data, clf, n, seed)
     cond = bool(cfg.model.conditional and d["class_names"])
+    floor, floor_n = noise_floor(real)
     result: dict[str, Any] = {
         "checkpoint": str(ckpt), "step": int(d["step"]), "kind": d.get("kind"), "n": n,
         "conditional": cond, "class_names": list(data.class_names),
         "classifier": {"kind": clf.kind, "held_out": clf.held_out, "cache": note,
                        "feature_dim": int(real.features.shape[1])},
-        "fd_real_vs_real": frechet_distance(real.features, real.baseline_features),
+        "fd_real_vs_real": floor, "fd_real_vs_real_n": floor_n,
         "models": {}}
     if clf.kind == "random-features":
         result["classifier"]["warning"] = ("the data has neither classes nor attributes: "
                                            "features come from a fixed random CNN")
+    result["warnings"] = _warnings(result, asked=n_asked, n_data=len(data))
     for name, use_ema in (("G_ema", True), ("G", False)):
         if name == "G" and "G" not in d:
             continue  # snapshots hold G_ema only
@@ -180,6 +198,43 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
         result["over_steps"] = _over_steps(run_dir, clf, real, cfg.model.z_dim, cond, device,
                                            seed, progress)
     return result
+
+
+def _warnings(r: dict[str, Any], asked: int, n_data: int) -> list[str]:
+    """What makes these figures less trustworthy than they look, for the user."""
+    out = []
+    if r["classifier"].get("warning"):
+        out.append(r["classifier"]["warning"])
+    n, dim = r["n"], r["classifier"]["feature_dim"]
+    if n < asked:
+        out.append(f"the data has {n_data} images, so n = {n} (not the {asked} asked for)")
+    a, b = r["fd_real_vs_real_n"]
+    if (a, b) != (n, n):
+        out.append(f"too few images for two disjoint sets of {n}: the noise floor compares {a} "
+                   f"with {b} real images, which overstates it")
+    if n <= dim:
+        out.append(f"n = {n} is not above the {dim} feature dimensions: FD then mostly measures "
+                   "the sample size; compare FDs only at equal n, and use more images")
+    held = r["classifier"]["held_out"]
+    if held.get("metric") and held["n"] < 50:
+        out.append(f"the classifier's held-out score rests on only {held['n']} images")
+    return out
+
+
+def summary_lines(r: dict[str, Any]) -> list[str]:
+    """The lines above the table, the same in the CLI and the GUI: what was measured against
+    what, the FD noise floor, and the warnings."""
+    c, held = r["classifier"], r["classifier"]["held_out"]
+    trust = ("a fixed random CNN (no classes or attributes to learn)" if held.get("metric") is None
+             else f"held-out {held['metric']} {held['value']:.3f} on {held['n']} real images")
+    a, b = r.get("fd_real_vs_real_n") or (r["n"], r["n"])
+    at = "at this n" if a == b == r["n"] else f"{a} vs {b} real images"
+    lines = [f"step {r['step']}, n = {r['n']}; classifier: {c['kind']}, {trust}; {c['cache']}",
+             f"FD real vs real (noise floor {at}): {r['fd_real_vs_real']:.3f}"]
+    if r["class_names"]:
+        lines.append(f"classes: {', '.join(r['class_names'])}")
+    lines += [f"warning: {w}" for w in r.get("warnings", [])]
+    return lines
 
 
 def _over_steps(run_dir: Path, clf: EvalClassifier, real: RealSet, z_dim: int, cond: bool,

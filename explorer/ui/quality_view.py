@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.quality import QualityError, evaluate_checkpoint
+from explorer.core.quality import QualityError, evaluate_checkpoint, summary_lines
 from explorer.ui.session import ModelSession
 from trainer.checkpoint import CheckpointError
 from trainer.data import DataError
@@ -227,14 +227,7 @@ class QualityView(QWidget):
 
     def _on_completed(self, r: dict[str, Any]) -> None:
         self.result = r
-        held = r["classifier"]["held_out"]
-        trust = ("a fixed random CNN (no classes or attributes to learn)"
-                 if held.get("metric") is None else
-                 f"held-out {held['metric']} {held['value']:.3f} on {held['n']} real images")
-        self.summary.setText(
-            f"step {r['step']}, n = {r['n']}; classifier: {r['classifier']['kind']}, {trust}\n"
-            f"FD real vs real (noise floor at this n): {r['fd_real_vs_real']:.3f}"
-            + (f"\nclasses: {', '.join(r['class_names'])}" if r["class_names"] else ""))
+        self.summary.setText("\n".join(summary_lines(r)))
         models = r["models"]
         self.table.setRowCount(len(models))
         for i, (name, m) in enumerate(models.items()):
