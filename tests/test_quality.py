@@ -99,3 +99,40 @@ def test_random_features_vary_at_a_readable_scale_and_separate_noise(shapes8):
     half = len(feats) // 2
     floor = frechet_distance(feats[:half], feats[half:])
     assert floor > 1e-3 and frechet_distance(feats[:half], noise[:half]) > 5 * floor
+
+
+def test_the_bundled_demo_is_never_written_to(tmp_path, shapes8, monkeypatch):
+    """Caches and saved directions of the demo go to ~/latent-lab/demo; it stays as shipped."""
+    from explorer.core import demo
+    from explorer.core.directions import (
+        Direction,
+        directions_path,
+        directions_save_path,
+        load_directions,
+        save_directions,
+    )
+
+    bundled = tmp_path / "resources" / "demo"
+    bundled.mkdir(parents=True)
+    monkeypatch.setattr(demo, "DEMO_DIR", bundled.resolve())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    user = tmp_path / "home" / "latent-lab" / "demo"
+    other = tmp_path / "run"
+    assert demo.write_dir(bundled) == user and demo.write_dir(other) == other
+
+    cfg, data = shapes8
+    clf, note = ec.classifier_for_run(bundled, cfg, data, steps=2)
+    assert (user / ec.CACHE_NAME).is_file() and str(user) in note
+    assert "loaded" in ec.classifier_for_run(bundled, cfg, data, steps=2)[1]
+
+    shipped = [Direction("x", torch.tensor([1.0, 0.0]), "sefa")]
+    save_directions(bundled / "directions.pt", shipped)
+    before = (bundled / "directions.pt").read_bytes()
+    ckpt = bundled / "checkpoint.pt"
+    assert directions_path(ckpt) == bundled / "directions.pt"
+    mine = [*shipped, Direction("y", torch.tensor([0.0, 1.0]), "sefa")]
+    save_directions(directions_save_path(ckpt), mine)
+    assert directions_path(ckpt) == user / "directions.pt"  # the user's copy wins from now on
+    assert [d.name for d in load_directions(directions_path(ckpt))] == ["x", "y"]
+    assert sorted(p.name for p in bundled.iterdir()) == ["directions.pt"]
+    assert (bundled / "directions.pt").read_bytes() == before

@@ -18,6 +18,7 @@ from explorer.core.directions import (
     Direction,
     DirectionsError,
     directions_path,
+    directions_save_path,
     load_directions,
     save_directions,
 )
@@ -108,10 +109,11 @@ def _run(args: argparse.Namespace) -> int:
                               notes=notes)
     for note in notes:
         print(f"note: {note}")
-    out = args.out or directions_path(args.checkpoint)
-    if args.append and Path(out).is_file():
-        kept = load_directions(out, z_dim=model.config.model.z_dim)
-        print(f"note: kept the {len(kept)} directions already in {out}")
+    out = args.out or directions_save_path(args.checkpoint)
+    src = args.out or directions_path(args.checkpoint)  # a saved copy of the demo's, say
+    if args.append and Path(src).is_file():
+        kept = load_directions(src, z_dim=model.config.model.z_dim)
+        print(f"note: kept the {len(kept)} directions already in {src}")
         dirs = kept + dirs
     save_directions(out, dirs)
     print(direction_table(dirs))

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.core.demo import find_file, save_path
 from explorer.core.directions import Cancelled, DirectionsError
 from trainer.config import DataConfig
 from trainer.data import DataError, ImageData, load_dataset
@@ -199,7 +200,7 @@ def attribute_model_for_run(run_dir: Path, data_cfg: DataConfig, steps: int = 10
                             ) -> AttributeModel | None:
     """The run's cached attribute model, trained (and cached) on its real data if missing or
     trained on other data. ``train=False`` returns None instead of training."""
-    path = Path(run_dir) / "attribute_model.pt"
+    path = find_file(Path(run_dir), "attribute_model.pt")
     key = json.dumps(dataclasses.asdict(data_cfg), sort_keys=True)
     if path.is_file():
         try:
@@ -222,5 +223,5 @@ def attribute_model_for_run(run_dir: Path, data_cfg: DataConfig, steps: int = 10
                                   data_key=key)
     # Caching is an optimisation: a read-only run folder still gets its directions.
     with contextlib.suppress(OSError):
-        save_attribute_model(path, model)
+        save_attribute_model(save_path(Path(run_dir), "attribute_model.pt"), model)
     return model

@@ -18,9 +18,9 @@ from explorer.core.directions import (
     Cancelled,
     Direction,
     DirectionsError,
-    directions_path,
     orthogonalize,
     project_out,
+    run_dir_of,
 )
 from trainer.checkpoint import LoadedModel
 
@@ -58,7 +58,7 @@ class ComputeOptions:
 def run_folder(model: LoadedModel) -> Path:
     if model.path is None:
         raise DirectionsError("this model has no checkpoint file yet; save one first")
-    return directions_path(model.path).parent
+    return run_dir_of(model.path)
 
 
 def compute_directions(model: LoadedModel, opts: ComputeOptions,

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.core.demo import find_file, save_path
 from trainer.config import DataConfig
 from trainer.plainfile import PlainFileError, load_plain, save_plain
 
@@ -184,7 +185,7 @@ def classifier_for_run(run_dir: Path | None, data_cfg: DataConfig, data: Any, st
                        progress: Progress | None = None) -> tuple[EvalClassifier, str]:
     """The run's cached classifier, else a new one (cached if possible). Returns (clf, note)."""
     key = data_key(data_cfg)
-    path = Path(run_dir) / CACHE_NAME if run_dir is not None else None
+    path = find_file(Path(run_dir), CACHE_NAME) if run_dir is not None else None
     if path is not None and path.is_file() and not retrain:
         clf = load_classifier(path)
         if clf is not None and clf.data_key == key:
@@ -192,8 +193,9 @@ def classifier_for_run(run_dir: Path | None, data_cfg: DataConfig, data: Any, st
     if progress:
         progress(f"training the eval classifier ({steps} steps) on {len(data)} real images")
     clf = train_classifier(data, key, steps, device=device, progress=progress)
-    if path is None:
+    if run_dir is None:
         return clf, "not cached (no run folder)"
+    path = save_path(Path(run_dir), CACHE_NAME)
     try:
         save_classifier(path, clf)
     except OSError as e:

@@ -24,7 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core import directions as dmath
-from explorer.core.directions import Direction, DirectionsError, directions_path
+from explorer.core.directions import (
+    Direction,
+    DirectionsError,
+    directions_path,
+    directions_save_path,
+)
 from explorer.core.latent import one_hot, seed_z
 from explorer.core.render import ModelInfo
 from explorer.ui.control_compute import SourceBar
@@ -163,7 +168,7 @@ class ControlView(QWidget):
         if info is None or info.path is None:
             self._on_status("this model has no checkpoint file to save directions beside")
             return None
-        path = directions_path(info.path)
+        path = directions_save_path(info.path)
         try:
             dmath.save_directions(path, self.directions)
         except DirectionsError as e:
