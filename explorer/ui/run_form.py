@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.ui.form_widgets import Field, combo, select
 from explorer.ui.run_fields import (
     ARCH_NAMES,
     COMPILE_NAMES,
@@ -43,36 +43,6 @@ from explorer.ui.run_fields import (
     run_dir_problem,
 )
 from trainer.config import ARCHS, LOSSES, PRESETS, SIZES, RunConfig, apply_preset, default_preset
-
-_RED = "QLineEdit { border: 1px solid #e5484d; border-radius: 2px; }"
-
-
-class _Field(QWidget):
-    """An editor with its error message shown right under it (hidden while valid)."""
-
-    def __init__(self, editor: QWidget, *extra: QWidget) -> None:
-        super().__init__()
-        self.editor = editor
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #e5484d; font-size: 8pt;")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(editor, 1)
-        for w in extra:
-            row.addWidget(w)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(1)
-        lay.addLayout(row)
-        lay.addWidget(self.error)
-
-    def set_error(self, message: str | None) -> None:
-        self.error.setText(message or "")
-        self.error.setVisible(bool(message))
-        self.editor.setStyleSheet(_RED if message else "")
-        self.editor.setToolTip(message or self.editor.whatsThis())
 
 
 class RunForm(QWidget):
@@ -101,16 +71,16 @@ class RunForm(QWidget):
         self.image_size = QComboBox()
         for s in SIZES:
             self.image_size.addItem(f"{s} px", s)
-        self.arch = self._combo({a: ARCH_NAMES[a] for a in ARCHS})
-        self.loss = self._combo({k: LOSS_NAMES[k] for k in LOSSES})
+        self.arch = combo({a: ARCH_NAMES[a] for a in ARCHS})
+        self.loss = combo({k: LOSS_NAMES[k] for k in LOSSES})
         self.conditional = QCheckBox("class-conditional")
-        self.preset = self._combo({**{p: p for p in PRESETS}, "custom": "custom"})
+        self.preset = combo({**{p: p for p in PRESETS}, "custom": "custom"})
         self.preset_hint = QLabel()
         self.preset_hint.setStyleSheet("color: gray; font-size: 8pt;")
         self.preset_hint.setWordWrap(True)
-        self.device = self._combo({d: d for d in available_devices()})
-        self.precision = self._combo(PRECISION_NAMES)
-        self.compile = self._combo(COMPILE_NAMES)
+        self.device = combo({d: d for d in available_devices()})
+        self.precision = combo(PRECISION_NAMES)
+        self.compile = combo(COMPILE_NAMES)
         self.compile.setToolTip("torch.compile the training step (with CUDA graphs on a GPU); "
                                 "a step that cannot be compiled runs eager")
         self.edits = {k: QLineEdit() for k in TEXT_FIELDS}
@@ -121,9 +91,9 @@ class RunForm(QWidget):
         run_browse = QPushButton("Browse…")
         run_browse.clicked.connect(self._on_browse_run_clicked)
 
-        self.fields: dict[str, _Field] = {k: _Field(e) for k, e in self.edits.items()}
-        self.fields["path"] = _Field(self.path_edit, browse)
-        self.fields["run_dir"] = _Field(self.run_dir_edit, run_browse)
+        self.fields: dict[str, Field] = {k: Field(e) for k, e in self.edits.items()}
+        self.fields["path"] = Field(self.path_edit, browse)
+        self.fields["run_dir"] = Field(self.run_dir_edit, run_browse)
         self.general_error = QLabel()
         self.general_error.setStyleSheet("color: #e5484d;")
         self.general_error.setWordWrap(True)
@@ -167,31 +137,24 @@ class RunForm(QWidget):
             e.textChanged.connect(self._on_field_changed)
         self.run_dir_edit.textEdited.connect(self._on_run_dir_edited)
 
-    @staticmethod
-    def _combo(items: dict[str, str]) -> QComboBox:
-        c = QComboBox()
-        for key, label in items.items():
-            c.addItem(label, key)
-        return c
-
     # --- public ------------------------------------------------------------------------------
     def set_config(self, cfg: RunConfig) -> None:
         """Show ``cfg`` in the fields; fields the form has no editor for are kept from it."""
         self._base = cfg
         self._filling = True
         try:
-            self._select(self.dataset, cfg.data.dataset)
+            select(self.dataset, cfg.data.dataset)
             self.path_edit.setText(cfg.data.path)
-            self._select(self.image_size, cfg.data.size)
-            self._select(self.arch, cfg.model.arch)
-            self._select(self.loss, cfg.train.loss)
+            select(self.image_size, cfg.data.size)
+            select(self.arch, cfg.model.arch)
+            select(self.loss, cfg.train.loss)
             self.conditional.setChecked(cfg.model.conditional)
             if cfg.data.dataset in LABELLED or cfg.model.conditional:
                 self._wants_conditional = cfg.model.conditional
-            self._select(self.device, cfg.train.device)
-            self._select(self.precision, cfg.train.precision)
-            self._select(self.compile, cfg.train.compile)
-            self._select(self.preset, cfg.train.preset if cfg.train.preset in PRESETS else "custom")
+            select(self.device, cfg.train.device)
+            select(self.precision, cfg.train.precision)
+            select(self.compile, cfg.train.compile)
+            select(self.preset, cfg.train.preset if cfg.train.preset in PRESETS else "custom")
             for k, (section, _, _) in TEXT_FIELDS.items():
                 self.edits[k].setText(format_value(getattr(getattr(cfg, section), k)))
             if self._run_dir_auto:
@@ -247,7 +210,7 @@ class RunForm(QWidget):
         if self.preset.currentData() != "custom" and not matches_preset(
                 self.preset.currentData(), {k: e.text() for k, e in self.edits.items()}):
             self._filling = True
-            self._select(self.preset, "custom")
+            select(self.preset, "custom")
             self._filling = False
         self._update_preset_hint()
         self._validate()
@@ -339,9 +302,3 @@ class RunForm(QWidget):
                                                 str(self.runs_root))
         if path:
             self.set_run_dir(path)
-
-    @staticmethod
-    def _select(combo: QComboBox, value: object) -> None:
-        i = combo.findData(value)
-        if i >= 0:
-            combo.setCurrentIndex(i)

@@ -9,17 +9,14 @@ few seconds) so the other tabs can explore the run in progress.
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QHBoxLayout,
     QMessageBox,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -28,11 +25,12 @@ from PySide6.QtWidgets import (
 from explorer.core.timelapse import preview_frames
 from explorer.ui.live_model import LiveModelShare
 from explorer.ui.run_form import RunForm
-from explorer.ui.run_watch import RunWatcher, load_grid
+from explorer.ui.run_watch import RunWatcher, load_grid, mtime, resumable
 from explorer.ui.session import ModelSession
+from explorer.ui.train_controls import TrainControls
 from explorer.ui.train_display import TrainDisplay
 from explorer.ui.train_worker import TrainThread, TrainWorker
-from trainer.checkpoint import CheckpointError, is_resumable
+from trainer.checkpoint import CheckpointError
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
 from trainer.runlog import read_log
@@ -65,32 +63,23 @@ class TrainView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(self.form.sizeHint().width() + 24)
 
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.resume_button = QPushButton("Resume")
-        self.stop_button = QPushButton("Stop")
-        self.start_button.setToolTip("Start a new run with these settings")
-        self.stop_button.setToolTip("Stop after this step and write a checkpoint")
+        self.controls = TrainControls()
+        c = self.controls
+        self.start_button, self.pause_button = c.start_button, c.pause_button
+        self.resume_button, self.stop_button = c.resume_button, c.stop_button
+        self.share_box = c.share_box
         for b, slot in ((self.start_button, self._on_start_clicked),
                         (self.pause_button, self._on_pause_clicked),
                         (self.resume_button, self._on_resume_clicked),
                         (self.stop_button, self._on_stop_clicked)):
             b.clicked.connect(slot)
-        self.share_box = QCheckBox("Explore the live model in the other tabs")
-        self.share_box.setChecked(True)
         self.display = TrainDisplay()
         # Short names for what tests and the main window look at.
         d = self.display
         self.plot, self.grid, self.banner = d.plot, d.grid, d.banner
 
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
-            buttons.addWidget(b)
-        buttons.addSpacing(12)
-        buttons.addWidget(self.share_box)
-        buttons.addStretch(1)
         right = QVBoxLayout()
-        right.addLayout(buttons)
+        right.addWidget(self.controls)
         right.addWidget(self.display, 1)
         lay = QHBoxLayout(self)
         lay.addWidget(scroll)
@@ -121,7 +110,7 @@ class TrainView(QWidget):
         run_dir = run_dir or self.resumable_dir()
         if run_dir is None or self.is_running():
             return False
-        age = time.time() - _mtime(run_dir / "log.jsonl")
+        age = time.time() - mtime(run_dir / "log.jsonl")
         if self.watcher.active and age < RECENT_WRITE_S and QMessageBox.question(
                 self, "Resume run", f"{run_dir.name} was written {age:.0f} s ago: another "
                 "process may still be training it. Resume here anyway?",
@@ -134,7 +123,7 @@ class TrainView(QWidget):
         """The shown run, else the form's folder, if its checkpoint.pt can continue training
         (a snapshot-only folder, like the bundled demo, cannot)."""
         for d in (self.run_dir, self.form.run_dir()):
-            if d is not None and _resumable(d / "checkpoint.pt"):
+            if d is not None and resumable(d / "checkpoint.pt"):
                 return d
         return None
 
@@ -356,33 +345,5 @@ class TrainView(QWidget):
         self.state_changed.emit(status)
 
     def _sync_buttons(self) -> None:
-        running = self.is_running()
-        self.start_button.setEnabled(not running and self.form.is_valid())
-        self.pause_button.setEnabled(running and self._phase == "training")
-        self.resume_button.setEnabled(self._phase in ("paused", "pausing") or (
-            not running and self.resumable_dir() is not None))
-        self.stop_button.setEnabled(running and self._phase != "stopping")
-        target = self.resumable_dir()
-        self.resume_button.setToolTip(f"Continue {target} to Total steps" if target and not
-                                      running else "Continue the paused run")
-
-
-def _resumable(path: Path) -> bool:
-    try:
-        st = path.stat()
-    except OSError:
-        return False
-    return _resumable_cached(str(path), st.st_mtime_ns, st.st_size)
-
-
-@functools.lru_cache(maxsize=32)
-def _resumable_cached(path: str, mtime_ns: int, size: int) -> bool:
-    """Reading a checkpoint takes ~20 ms; the buttons ask on every form change."""
-    return is_resumable(Path(path))
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
+        self.controls.sync(self.is_running(), self._phase, self.form.is_valid(),
+                           self.resumable_dir())

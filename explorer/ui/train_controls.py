@@ -1,0 +1,40 @@
+"""The Train view's button bar: Start / Pause / Resume / Stop and the live-model switch, enabled
+for the phase the run is in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QWidget
+
+
+class TrainControls(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        self.start_button.setToolTip("Start a new run with these settings")
+        self.stop_button.setToolTip("Stop after this step and write a checkpoint")
+        self.share_box = QCheckBox("Explore the live model in the other tabs")
+        self.share_box.setChecked(True)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+            lay.addWidget(b)
+        lay.addSpacing(12)
+        lay.addWidget(self.share_box)
+        lay.addStretch(1)
+
+    def sync(self, running: bool, phase: str, form_valid: bool,
+             resumable: Path | None) -> None:
+        """``phase``: idle | loading | training | pausing | paused | stopping; ``resumable``:
+        the stopped run that Resume would continue, if any."""
+        paused = phase in ("paused", "pausing")
+        self.start_button.setEnabled(not running and form_valid)
+        self.pause_button.setEnabled(running and phase == "training")
+        self.resume_button.setEnabled(paused or (not running and resumable is not None))
+        self.stop_button.setEnabled(running and phase != "stopping")
+        self.resume_button.setToolTip(f"Continue {resumable} to Total steps"
+                                      if resumable and not running else "Continue the paused run")
