@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # sub-command -> (module, one-line help). Each module has add_arguments(parser) and run(args).
@@ -57,7 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     return int(commands[args.command].run(args) or 0)  # type: ignore[attr-defined]
 
 
+def _no_display() -> bool:
+    """On Linux without a display Qt aborts the process (no exception to catch): tell first."""
+    env = os.environ
+    return (sys.platform.startswith("linux") and not env.get("QT_QPA_PLATFORM")
+            and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"))
+
+
 def _gui(args: argparse.Namespace) -> int:
+    if _no_display():
+        print("No display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+              "On a headless machine use the commands (python main.py --help: train, sample, "
+              "morph, directions, eval, bench),\nor run the window on a virtual display: "
+              "xvfb-run python main.py", file=sys.stderr)
+        return 2
     try:
         from explorer.ui.app import run_app
     except ModuleNotFoundError as e:

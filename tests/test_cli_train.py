@@ -60,3 +60,12 @@ def test_help_does_not_import_qt():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "--resume" in r.stdout
+
+
+def test_window_without_a_display_is_a_message_not_an_abort(monkeypatch, capsys):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "No display" in err and "xvfb-run python main.py" in err
