@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     control = TrainControl()
     previous = signal.getsignal(signal.SIGINT)
 
-    def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly; second: abort
+    def on_sigint(signum: int, frame: object) -> None:  # 1st Ctrl-C: stop cleanly; 2nd: abort
         if control.stop_requested:
             raise KeyboardInterrupt
         control.stop()

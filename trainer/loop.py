@@ -19,14 +19,15 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from trainer.checkpoint import CheckpointError, config_of, load_raw, save_checkpoint
-from trainer.config import ConfigError, RunConfig
-from trainer.data import DataError, load_dataset
+from trainer.config import ConfigError, RunConfig, TrainConfig
+from trainer.data import DataError, ImageData, StreamingData, load_dataset
 from trainer.distributed import DistInfo, any_rank, from_env, init, shutdown
 from trainer.events import (
     CheckpointSaved,
@@ -46,6 +47,8 @@ from trainer.gan import GAN, nonfinite, resolve_device
 from trainer.images import make_grid, to_uint8
 from trainer.runlog import STAT_KEYS, truncate_log
 
+Data = ImageData | StreamingData
+
 PREVIEW_COLS = 8
 
 
@@ -54,7 +57,8 @@ class RunError(Exception):
 
 
 def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainControl | None = None,
-          resume: bool = False, total_steps: int | None = None, data=None) -> Iterator[Event]:
+          resume: bool = False, total_steps: int | None = None,
+          data: Data | None = None) -> Iterator[Event]:
     """Train, yielding events. ``resume=True`` continues the checkpoint in ``run_dir``.
 
     ``total_steps`` overrides the config's step count (e.g. to train a resumed run further).
@@ -86,14 +90,15 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         shutdown(dist)
 
 
-def _summary(data) -> str:
+def _summary(data: Data) -> str:
     s = f"{data.name or 'dataset'}: {data.report.summary()}, {data.size}px, {data.channels} ch"
     if data.class_names:
         s += f", {len(data.class_names)} classes"
     return s
 
 
-def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data, dist: DistInfo):
+def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None,
+           dist: DistInfo) -> tuple[GAN, Data, RunConfig, int]:
     ckpt_path = run_dir / "checkpoint.pt"
     state = None
     if resume:
@@ -140,7 +145,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data, dist: DistI
     return gan, data, cfg, gan.step
 
 
-def _run(gan: GAN, data, cfg: RunConfig, run_dir: Path, control: TrainControl,
+def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainControl,
          total: int) -> Iterator[Event]:
     t = cfg.train
     main = gan.dist.is_main
@@ -216,7 +221,8 @@ def _notices(gan: GAN, notified: int, main: bool) -> Iterator[Event]:
     return len(gan.notes)
 
 
-def _flush(buf, first: int, t0: float, t, log) -> StepStats | None:
+def _flush(buf: list[dict[str, torch.Tensor]], first: int, t0: float, t: TrainConfig,
+           log: IO[str]) -> StepStats | None:
     """One host sync for the whole window; None if a loss went NaN/inf."""
     values = torch.stack([torch.stack([s[k] for k in STAT_KEYS]) for s in buf]).tolist()
     elapsed = max(time.perf_counter() - t0, 1e-9)
@@ -248,7 +254,7 @@ def _fixed_noise(cfg: RunConfig, gan: GAN) -> tuple[torch.Tensor, torch.Tensor |
 
 
 def _preview(gan: GAN, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
-             data) -> Preview:
+             data: Data) -> Preview:
     tiles = to_uint8(gan.sample_ema(z, y)).cpu().numpy()
     grid = make_grid(tiles, cols=PREVIEW_COLS)
     path = run_dir / "previews" / f"step_{gan.step:07d}.png"
@@ -257,7 +263,7 @@ def _preview(gan: GAN, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
     return Preview(gan.step, grid, path, gan.ema_state_cpu())
 
 
-def checkpoint_state(gan: GAN, cfg: RunConfig, data, full: bool) -> dict:
+def checkpoint_state(gan: GAN, cfg: RunConfig, data: Data, full: bool) -> dict:
     state = {"config": cfg.to_json(), "step": gan.step, "channels": data.channels,
              "size": data.size, "class_names": list(data.class_names),
              "attribute_names": list(data.attribute_names)}
@@ -266,7 +272,7 @@ def checkpoint_state(gan: GAN, cfg: RunConfig, data, full: bool) -> dict:
     return {**state, "kind": "snapshot", "G_ema": gan.G_ema.state_dict()}
 
 
-def _save(gan: GAN, cfg: RunConfig, data, run_dir: Path, snapshot: bool) -> CheckpointSaved:
+def _save(gan: GAN, cfg: RunConfig, data: Data, run_dir: Path, snapshot: bool) -> CheckpointSaved:
     path = run_dir / "checkpoint.pt"
     save_checkpoint(path, checkpoint_state(gan, cfg, data, full=True))
     if snapshot:
