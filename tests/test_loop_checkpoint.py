@@ -9,6 +9,7 @@ from trainer.events import (
     CheckpointSaved,
     Failed,
     Finished,
+    Notice,
     Paused,
     Preview,
     Resumed,
@@ -63,6 +64,21 @@ def test_resume_continues_exactly(tmp_path, tiny_cfg):
         for k in a:
             assert torch.equal(a[k], b[k]), k
     assert read_log(two / "log.jsonl")["step"].tolist() == list(range(1, 9))
+
+
+def test_resume_of_a_run_saved_on_another_device_kind(tmp_path, tiny_cfg):
+    """A run trained on a GPU box resumes on a laptop: its CUDA generator state (16 bytes of
+    Philox seed and offset) does not fit a CPU generator, so the data stream is reseeded."""
+    run = tmp_path / "run"
+    list(train(run, tiny_cfg.with_changes(train={"steps": 4, "checkpoint_every": 100})))
+    d = load_raw(run / "checkpoint.pt")
+    d["rng"]["loop"] = torch.zeros(16, dtype=torch.uint8)  # the shape a CUDA state has
+    save_checkpoint(run / "checkpoint.pt", d)
+    events = list(train(run, resume=True, total_steps=6))
+    assert events[0].resumed and type(events[-1]).__name__ == "Finished"
+    notes = [e.message for e in events if isinstance(e, Notice)]
+    assert any("another kind of device" in m for m in notes)
+    assert read_log(run / "log.jsonl")["step"].tolist() == list(range(1, 7))
 
 
 def test_pause_resume_stop_from_another_thread(tmp_path, tiny_cfg):

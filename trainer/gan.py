@@ -141,7 +141,12 @@ class GAN:
         torch.set_rng_state(rng["torch"].cpu())
         self.step = int(d["step"])
         if self.dist.rank == 0:
-            self.rng.set_state(rng["loop"].cpu() if self.device.type == "cpu" else rng["loop"])
+            try:  # a CPU and a CUDA generator keep states of different kinds
+                self.rng.set_state(rng["loop"].cpu())
+            except RuntimeError:
+                self.rng.manual_seed(self._rank_seed(self.step))
+                self.notes.append("this run was saved on another kind of device: the batches "
+                                  "and noise from here on differ from an uninterrupted run's")
         else:  # only rank 0's stream is saved; other ranks start a fresh, distinct one
             self.rng.manual_seed(self._rank_seed(self.step))
         if "cuda" in rng and torch.cuda.is_available() and not self.dist.enabled:
