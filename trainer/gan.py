@@ -149,7 +149,8 @@ class GAN:
                                   "and noise from here on differ from an uninterrupted run's")
         else:  # only rank 0's stream is saved; other ranks start a fresh, distinct one
             self.rng.manual_seed(self._rank_seed(self.step))
-        if "cuda" in rng and torch.cuda.is_available() and not self.dist.enabled:
+        if ("cuda" in rng and torch.cuda.is_available() and not self.dist.enabled
+                and len(rng["cuda"]) == torch.cuda.device_count()):  # same GPUs as when saved
             torch.cuda.set_rng_state_all(rng["cuda"])
 
     def _rank_seed(self, step: int) -> int:
