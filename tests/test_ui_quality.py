@@ -24,7 +24,9 @@ def test_measure_fills_table(session, readonly_run, tmp_path, qtbot):
     assert "G_ema" in rows
     fd = float(view.table.item(rows["G_ema"], 1).text())
     assert fd >= 0
-    assert "noise floor" in view.summary.text()
+    assert "noise floor" in view.summary.text() and "warning" not in view.summary.text()
+    # 64 samples of a 64-image run: the warnings say what the figures rest on, apart
+    assert "128 feature dimensions" in view.warnings.text() and not view.warnings.isHidden()
     assert view.result["over_steps"] and view.fd_plot.isVisibleTo(view)
     assert view.measure.isEnabled()
 

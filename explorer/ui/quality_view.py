@@ -106,6 +106,10 @@ class QualityView(QWidget):
         self.status.setWordWrap(True)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        self.warnings = QLabel()  # what makes the figures less trustworthy (small data, ...)
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #b35c00;")
+        self.warnings.hide()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -134,6 +138,7 @@ class QualityView(QWidget):
         lay.addWidget(self.busy)
         lay.addWidget(self.status)
         lay.addWidget(self.summary)
+        lay.addWidget(self.warnings)
         lay.addWidget(self.table, 1)
         lay.addLayout(plots, 1)
 
@@ -175,6 +180,8 @@ class QualityView(QWidget):
         self.result = None
         self.table.setRowCount(0)
         self.summary.clear()
+        self.warnings.clear()
+        self.warnings.hide()
         for p in (self.fd_plot, self.acc_plot):
             p.clear()
             p.setVisible(False)
@@ -227,7 +234,11 @@ class QualityView(QWidget):
 
     def _on_completed(self, r: dict[str, Any]) -> None:
         self.result = r
-        self.summary.setText("\n".join(summary_lines(r)))
+        lines = summary_lines(r)
+        warn = [x for x in lines if x.startswith("warning: ")]
+        self.summary.setText("\n".join(x for x in lines if x not in warn))
+        self.warnings.setText("\n".join(warn))
+        self.warnings.setVisible(bool(warn))
         models = r["models"]
         self.table.setRowCount(len(models))
         for i, (name, m) in enumerate(models.items()):
