@@ -52,6 +52,39 @@ def test_eval_on_small_data_says_what_its_figures_rest_on(trained_run, tmp_path,
     assert not any("asked for" in w or "disjoint" in w for w in r["warnings"])
 
 
+def test_eval_of_a_run_whose_folder_streams_from_disk(tmp_path, tiny_cfg, monkeypatch, capsys):
+    """A folder too large for memory (CelebA at 64 px and up) streams; eval then measures on a
+    fixed in-memory sample of it instead of refusing."""
+    import functools
+
+    import numpy as np
+    from PIL import Image
+
+    from trainer.data import base, folder
+    from trainer.loop import train
+
+    rng = np.random.default_rng(0)
+    for c in ("dark", "light"):
+        for i in range(12):
+            (tmp_path / "imgs" / c).mkdir(parents=True, exist_ok=True)
+            level = 40 if c == "dark" else 200
+            px = np.clip(level + rng.integers(-30, 30, (8, 8, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(px).save(tmp_path / "imgs" / c / f"{i}.png")
+    cfg = tiny_cfg.with_changes(data={"dataset": "folder", "path": str(tmp_path / "imgs")})
+    list(train(tmp_path / "run", cfg))
+    # 3 images' worth of memory: the folder streams, and the sample is at least 2n = 16 images
+    monkeypatch.setattr(folder, "load_image_folder",
+                        functools.partial(folder.load_image_folder, max_in_memory_bytes=3 * 192))
+    monkeypatch.setattr(base, "SAMPLE_BYTES", 3 * 192)
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--checkpoint", str(tmp_path / "run"), "--n", "8", "--device", "cpu",
+                 "--classifier-steps", "3", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["class_names"] == ["dark", "light"] and r["fd_real_vs_real_n"] == [8, 8]
+    assert "streams from disk: a fixed random 16 of its 24 images" in r["warnings"][0]
+    assert "streams from disk" in capsys.readouterr().out
+
+
 def test_eval_reports_a_bad_checkpoint(tmp_path, capsys):
     bad = tmp_path / "checkpoint.pt"
     bad.write_bytes(b"garbage")

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from trainer.config import DataConfig
-from trainer.data import DataError, ImageData, StreamingData, load_dataset
+from trainer.data import DataError, ImageData, StreamingData, in_memory, load_dataset
 from trainer.data.folder import load_image_folder
 
 
@@ -215,6 +215,32 @@ def test_streaming_when_over_memory_budget(tmp_path: Path) -> None:
     # Stop the loader's persistent workers now: left to the garbage collector, the cycle
     # StreamingData -> generator -> StreamingData takes ~10 s to shut them down.
     d.close()
+
+
+def test_a_streamed_folder_gives_a_fixed_in_memory_sample(tmp_path: Path) -> None:
+    """eval and the attribute model need random access: they take a seeded sample in memory."""
+    for i in range(6):
+        _rgb(tmp_path / "x" / f"{i}.png", (40 * i + 20, 0, 0))
+        _rgb(tmp_path / "y" / f"{i}.png", (0, 40 * i + 20, 0))
+    csv_path = tmp_path / "attrs.csv"
+    rows = [f"{c}/{i}.png,{i},{int(c == 'y')}" for c in "xy" for i in range(6)]
+    csv_path.write_text("file,level,is_y\n" + "\n".join(rows) + "\n")
+    whole = load_image_folder(tmp_path, 8, csv_path)
+    streamed = load_image_folder(tmp_path, 8, csv_path, max_in_memory_bytes=100)
+    assert isinstance(whole, ImageData) and isinstance(streamed, StreamingData)
+    assert torch.equal(streamed.attributes, whole.attributes)
+
+    a = streamed.in_memory_sample(5, seed=3)
+    b = streamed.in_memory_sample(5, seed=3)
+    assert len(a) == 5 and torch.equal(a.images, b.images)  # the same seed, the same images
+    # each sampled image keeps its own label and attribute row
+    for img, label, attr in zip(a.images, a.labels, a.attributes, strict=True):
+        j = next(j for j in range(len(whole)) if torch.equal(whole.images[j], img))
+        assert label == whole.labels[j] and torch.equal(attr, whole.attributes[j])
+
+    sample, note = in_memory(streamed, max_bytes=7 * 3 * 8 * 8)
+    assert len(sample) == 7 and "a fixed random 7 of its 12 images" in note
+    assert in_memory(whole) == (whole, "")
 
 
 def test_load_dataset_dispatch(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from torch import nn
 from explorer.core.demo import find_file, save_path
 from explorer.core.directions import Cancelled, DirectionsError
 from trainer.config import DataConfig
-from trainer.data import DataError, ImageData, load_dataset
+from trainer.data import DataError, ImageData, in_memory, load_dataset
 from trainer.plainfile import PlainFileError, load_plain, save_plain
 
 FORMAT = "latent-lab-attribute-model"
@@ -216,9 +216,7 @@ def attribute_model_for_run(run_dir: Path, data_cfg: DataConfig, steps: int = 10
     except DataError as e:
         raise DirectionsError(f"cannot load the run's real data to train the attribute model: "
                               f"{e}") from None
-    if not isinstance(data, ImageData):
-        raise DirectionsError("the attribute model needs a dataset that fits in memory; this one "
-                              "streams from disk")
+    data, _ = in_memory(data)  # a fixed sample of a dataset that streams from disk
     model = train_attribute_model(data, steps, device=device, progress=progress, cancel=cancel,
                                   data_key=key)
     # Caching is an optimisation: a read-only run folder still gets its directions.

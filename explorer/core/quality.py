@@ -25,7 +25,7 @@ from explorer.core.eval_classifier import (
     split_indices,
 )
 from trainer.checkpoint import CheckpointError, config_of, find_checkpoint, load_generator, load_raw
-from trainer.data import DataError, ImageData, load_dataset
+from trainer.data import DataError, ImageData, StreamingData, in_memory, load_dataset
 
 Progress = Callable[[str], None]
 
@@ -169,8 +169,9 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
         data = load_dataset(cfg.data, "cpu")
     except DataError as e:
         raise QualityError(f"cannot load the run's real data: {e}") from None
-    if not isinstance(data, ImageData):
-        raise QualityError("eval needs a dataset that fits in memory; this one streams from disk")
+    if isinstance(data, StreamingData):
+        progress(f"reading a fixed random sample of its {len(data)} images into memory")
+    data, sampled = in_memory(data, min_images=2 * n)
     clf, note = classifier_for_run(run_dir, cfg.data, data, classifier_steps, device, retrain,
                                    progress)
     n_asked, n = n, max(2, min(n, len(data)))
@@ -187,7 +188,8 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
     if clf.kind == "random-features":
         result["classifier"]["warning"] = ("the data has neither classes nor attributes: "
                                            "features come from a fixed random CNN")
-    result["warnings"] = _warnings(result, asked=n_asked, n_data=len(data))
+    result["warnings"] = ([sampled] if sampled else []) + _warnings(result, asked=n_asked,
+                                                                     n_data=len(data))
     for name, use_ema in (("G_ema", True), ("G", False)):
         if name == "G" and "G" not in d:
             continue  # snapshots hold G_ema only

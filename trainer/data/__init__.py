@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from trainer.config import DataConfig
-from trainer.data.base import DataError, ImageData, LoadReport, StreamingData
+from trainer.data.base import DataError, ImageData, LoadReport, StreamingData, in_memory
 
-__all__ = ["DataError", "ImageData", "LoadReport", "StreamingData", "load_dataset"]
+__all__ = ["DataError", "ImageData", "LoadReport", "StreamingData", "in_memory", "load_dataset"]
 
 
 def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu") -> ImageData | StreamingData:

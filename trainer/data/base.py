@@ -92,15 +92,19 @@ class ImageData:
 class StreamingData:
     """A large dataset read through a DataLoader, batches moved to the device as they come.
 
-    ``dataset`` items are (uint8 CHW tensor, label int or -1).
+    ``dataset`` items are (uint8 CHW tensor, label int or -1); ``attributes`` (N, A) float32 on
+    the CPU, if any, are indexed like the dataset (training does not read them; an in-memory
+    sample for eval or the attribute model does).
     """
 
     def __init__(self, dataset: torch.utils.data.Dataset, class_names: list[str], channels: int,
                  size: int, device: torch.device | str, name: str = "",
-                 attribute_names: list[str] | None = None, report: LoadReport | None = None):
+                 attribute_names: list[str] | None = None, report: LoadReport | None = None,
+                 attributes: torch.Tensor | None = None):
         self.dataset = dataset
         self.class_names = list(class_names)
         self.attribute_names = list(attribute_names or [])
+        self.attributes = attributes
         self._channels, self._size = channels, size
         self.device = torch.device(device)
         self.name = name
@@ -129,6 +133,24 @@ class StreamingData:
             self._it = self._forever(n, generator)
         return next(self._it)
 
+    def in_memory_sample(self, max_images: int, seed: int = 0) -> ImageData:
+        """A fixed random subset of at most ``max_images``, decoded into an ImageData (CPU),
+        for what needs random access to real images: the eval classifier, FD's real set, the
+        attribute model. The same seed gives the same images."""
+        n = min(len(self), max_images)
+        idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
+        idx = idx.sort().values  # files in folder order: kinder to the disk
+        loader = torch.utils.data.DataLoader(torch.utils.data.Subset(self.dataset, idx.tolist()),
+                                             batch_size=256, num_workers=2)
+        xs, ys = [], []
+        for x, y in loader:
+            xs.append(x)
+            ys.append(y)
+        labels = torch.cat(ys) if self.class_names else None
+        attrs = self.attributes[idx] if self.attributes is not None else None
+        return ImageData(torch.cat(xs), labels, self.class_names, attrs, self.attribute_names,
+                         name=self.name, report=LoadReport(loaded=n))
+
     def close(self) -> None:
         """Shut the loader's worker processes down now (else it happens at a random later GC)."""
         if self._it is not None:
@@ -147,3 +169,23 @@ class StreamingData:
                 x = x.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
                 y = y.to(self.device, non_blocking=True) if self.class_names else None
                 yield x, y
+
+
+SAMPLE_BYTES = 512 * 1024**2  # how much of a streamed dataset eval or the attribute model hold
+
+
+def in_memory(data: ImageData | StreamingData, min_images: int = 0,
+              max_bytes: int | None = None, seed: int = 0) -> tuple[ImageData, str]:
+    """``data`` itself if it is held in memory; else a fixed random sample of it that fits in
+    ``max_bytes`` (but has at least ``min_images``), and a note that says so ("" if whole)."""
+    if isinstance(data, ImageData):
+        return data, ""
+    per_image = data.channels * data.size * data.size
+    budget = SAMPLE_BYTES if max_bytes is None else max_bytes
+    n = min(len(data), max(min_images, budget // per_image))
+    sample = data.in_memory_sample(n, seed)
+    data.close()
+    if len(sample) == len(data):
+        return sample, ""
+    return sample, (f"the data streams from disk: a fixed random {len(sample)} of its "
+                    f"{len(data)} images were used")

@@ -11,8 +11,8 @@ listed in the LoadReport. In memory, every file is fully decoded, so truncated f
 When the dataset is too large for memory it streams, and files are checked up front only by
 header and ``verify()`` (a structural check, e.g. PNG chunk CRCs; a JPEG whose data is cut short
 can pass it): a file that still fails later is replaced by the next one (see ImageFileDataset).
-StreamingData items carry no attribute values, so a streamed folder keeps only the CSV's
-attribute names.
+StreamingData items carry no attribute values; a streamed folder keeps the CSV's values beside
+them (``StreamingData.attributes``), for an in-memory sample to use.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def load_image_folder(
             name=name,
             attribute_names=attr_names,
             report=report,
+            attributes=table.values[[rows[f] for f in files]] if table else None,
         )
 
     images, kept, failed = decode_all([str(root / f) for f in files], size, channels)

@@ -162,7 +162,8 @@ def _celeba(
         report.loaded = len(paths)
         dataset = ImageFileDataset(paths, [-1] * len(paths), size, 3)
         return StreamingData(
-            dataset, [], 3, size, device, name="celeba", attribute_names=names, report=report
+            dataset, [], 3, size, device, name="celeba", attribute_names=names, report=report,
+            attributes=attributes,
         )
     # The aligned faces are 178 x 218; decode_image centre-crops them to 178 x 178.
     images, kept, failed = decode_all(paths, size, 3)
