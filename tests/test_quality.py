@@ -116,9 +116,11 @@ def test_the_bundled_demo_is_never_written_to(tmp_path, shapes8, monkeypatch):
     bundled.mkdir(parents=True)
     monkeypatch.setattr(demo, "DEMO_DIR", bundled.resolve())
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    user = tmp_path / "home" / "latent-lab" / "demo"
+    (bundled / "checkpoint.pt").write_bytes(b"weights v1")
+    user = demo.write_dir(bundled)
+    assert user.parent == tmp_path / "home" / "latent-lab" and user.name.startswith("demo-")
     other = tmp_path / "run"
-    assert demo.write_dir(bundled) == user and demo.write_dir(other) == other
+    assert demo.write_dir(other) == other
 
     cfg, data = shapes8
     clf, note = ec.classifier_for_run(bundled, cfg, data, steps=2)
@@ -134,5 +136,9 @@ def test_the_bundled_demo_is_never_written_to(tmp_path, shapes8, monkeypatch):
     save_directions(directions_save_path(ckpt), mine)
     assert directions_path(ckpt) == user / "directions.pt"  # the user's copy wins from now on
     assert [d.name for d in load_directions(directions_path(ckpt))] == ["x", "y"]
-    assert sorted(p.name for p in bundled.iterdir()) == ["directions.pt"]
+    assert sorted(p.name for p in bundled.iterdir()) == ["checkpoint.pt", "directions.pt"]
     assert (bundled / "directions.pt").read_bytes() == before
+    # a later version ships another demo model: the directions saved for the old one stay apart
+    (bundled / "checkpoint.pt").write_bytes(b"weights v2, retrained")
+    assert demo.write_dir(bundled) != user
+    assert directions_path(ckpt) == bundled / "directions.pt"

@@ -11,6 +11,8 @@ the window opens on first launch, so a newcomer can explore before training anyt
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 from pathlib import Path
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
@@ -31,8 +33,30 @@ def _is_demo(run_dir: Path) -> bool:
 def write_dir(run_dir: Path) -> Path:
     """Where the files a run folder caches or saves (directions, eval classifier, attribute
     model) are written: the folder itself, except for the bundled demo, which stays as shipped
-    (an install may be read-only, a checkout should stay clean); its go to ~/latent-lab/demo."""
-    return Path.home() / "latent-lab" / "demo" if _is_demo(run_dir) else Path(run_dir)
+    (an install may be read-only, a checkout should stay clean). Its files go to
+    ~/latent-lab/demo-<model id>, so directions saved for one demo model are never loaded for a
+    retrained one that a later version ships."""
+    if not _is_demo(run_dir):
+        return Path(run_dir)
+    return Path.home() / "latent-lab" / f"demo-{_model_id(DEMO_DIR / 'checkpoint.pt')}"
+
+
+def _model_id(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return _hash_file(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _hash_file(path: str, mtime_ns: int, size: int) -> str:
+    """First 12 hex digits of the file's SHA-1 (cached per file version: ~5 ms for the demo)."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
 
 
 def save_path(run_dir: Path, name: str) -> Path:
