@@ -249,3 +249,14 @@ def test_load_dataset_dispatch(tmp_path: Path) -> None:
     _gray(tmp_path / "a.png")
     d = load_dataset(DataConfig(dataset="folder", size=8, path=str(tmp_path)), "cpu")
     assert d.images.shape == (1, 1, 8, 8)
+
+
+def test_loading_reports_decoding_progress(tmp_path: Path) -> None:
+    for i in range(9):
+        _rgb(tmp_path / f"{i}.png", (20 * i, 0, 0))
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    calls: list[tuple[int, int]] = []
+    d = load_dataset(DataConfig(dataset="folder", path=str(tmp_path), size=8),
+                     progress=lambda done, total: calls.append((done, total)))
+    assert len(d) == 9 and calls[-1] == (9, 9)  # the bad header is skipped before decoding
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)

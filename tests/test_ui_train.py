@@ -372,3 +372,32 @@ def test_long_curves_do_not_repaint_while_idle(qtbot, monkeypatch):
     assert plot.plots[0].vb.viewRange()[0][1] >= n + 1  # following the newest step
     plot.plots[0].vb.sigRangeChangedManually.emit([True, False])
     assert not plot.follow_box.isChecked()
+
+
+def test_loading_an_image_folder_shows_decoding_progress(qtbot, window, tiny_cfg, tmp_path):
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(6):
+            px = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(px).save(tmp_path / "imgs" / c / f"{i}.png")
+    tv = window.train_view
+    states: list[str] = []
+    tv.state_changed.connect(states.append)
+    bar_formats: list[str] = []
+    show = tv.display.progress.show_loading
+
+    def spy(done: int, total: int) -> None:
+        show(done, total)
+        bar_formats.append(tv.display.progress.bar.text())
+
+    tv.display.progress.show_loading = spy
+    tv.form.set_config(_long(tiny_cfg).with_changes(
+        data={"dataset": "folder", "path": str(tmp_path / "imgs")}))
+    tv.start_button.click()
+    qtbot.waitUntil(lambda: any(s.startswith("training") for s in states), timeout=10000)
+    assert "loading the data · 12 / 12 images" in states  # the last report comes at the end
+    assert bar_formats[-1] == "12 / 12 images decoded"
+    assert tv.display.progress.bar.format() == "%v / %m steps"  # back to steps once training
+    tv.stop_button.click()
+    _wait_idle(qtbot, tv)

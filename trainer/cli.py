@@ -154,9 +154,21 @@ def run(args: argparse.Namespace) -> int:
     bar = None
     code = 0
     quiet = from_env().rank != 0  # under torchrun only rank 0 reports
+    loading: list[tqdm] = []  # the decoding bar, made on the first report
+
+    def on_loading(done: int, total: int) -> None:  # from the decoder's threads
+        if quiet:
+            return
+        if not loading:
+            loading.append(tqdm(total=total, unit="img", desc="loading", dynamic_ncols=True,
+                                file=sys.stderr))
+        loading[0].update(done - loading[0].n)
+
     try:
         for ev in train(run_dir, cfg, control, resume=bool(args.resume),
-                        total_steps=args.steps if args.resume else None):
+                        total_steps=args.steps if args.resume else None, on_loading=on_loading):
+            if loading:
+                loading.pop().close()
             if quiet and not isinstance(ev, Failed):
                 continue
             if isinstance(ev, Started):

@@ -28,6 +28,7 @@ from PIL import Image
 from trainer.checkpoint import CheckpointError, config_of, load_raw, save_checkpoint
 from trainer.config import ConfigError, RunConfig, TrainConfig
 from trainer.data import DataError, ImageData, StreamingData, load_dataset
+from trainer.data.decode import LoadProgress
 from trainer.distributed import DistInfo, any_rank, from_env, init, shutdown
 from trainer.events import (
     CheckpointSaved,
@@ -58,18 +59,19 @@ class RunError(Exception):
 
 def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainControl | None = None,
           resume: bool = False, total_steps: int | None = None,
-          data: Data | None = None) -> Iterator[Event]:
+          data: Data | None = None, on_loading: LoadProgress | None = None) -> Iterator[Event]:
     """Train, yielding events. ``resume=True`` continues the checkpoint in ``run_dir``.
 
     ``total_steps`` overrides the config's step count (e.g. to train a resumed run further).
-    ``data`` may pass an already loaded dataset (tests, benchmarks).
+    ``data`` may pass an already loaded dataset (tests, benchmarks). ``on_loading(done, total)``
+    follows the decoding of the images before the first event (from worker threads).
     Under ``torchrun`` every process runs this; only rank 0 writes the run folder.
     """
     run_dir = Path(run_dir)
     control = control or TrainControl()
     dist = from_env()
     try:
-        gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist)
+        gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading)
     except (RunError, DataError, CheckpointError, ConfigError, RuntimeError) as e:
         yield Failed(0, str(e))
         shutdown(dist)
@@ -98,7 +100,8 @@ def _summary(data: Data) -> str:
 
 
 def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None,
-           dist: DistInfo) -> tuple[GAN, Data, RunConfig, int]:
+           dist: DistInfo, on_loading: LoadProgress | None = None
+           ) -> tuple[GAN, Data, RunConfig, int]:
     ckpt_path = run_dir / "checkpoint.pt"
     state = None
     if resume:
@@ -119,7 +122,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
             raise RunError(problem)
     device = init(dist, resolve_device(cfg.train.device))
     if data is None:
-        data = load_dataset(cfg.data, device)
+        data = load_dataset(cfg.data, device, progress=on_loading)
     if cfg.model.conditional and not data.class_names:
         raise RunError(f"dataset '{cfg.data.dataset}' has no classes: turn 'conditional' off "
                        "(or, for an image folder, put each class in its own sub-folder)")

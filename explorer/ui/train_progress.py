@@ -33,12 +33,20 @@ class TrainProgress(QWidget):
 
     def begin(self, start: int, total: int) -> None:
         self.total, self.rate = total, 0.0
+        self.bar.setFormat("%v / %m steps")
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(start)
         self.rates.setText("")
 
     def reset(self) -> None:
         self.begin(0, self.total)
+
+    def show_loading(self, done: int, total: int) -> None:
+        """Before the first step: the images decoded so far (``begin`` turns back to steps)."""
+        self.bar.setFormat("%v / %m images decoded")
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+        self.rates.setText("loading the data")
 
     def show_stats(self, st: StepStats) -> None:
         # Smoothed a little: one window of log_every steps is a noisy measurement.

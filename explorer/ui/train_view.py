@@ -217,6 +217,7 @@ class TrainView(QWidget):
         worker.previewed.connect(self._on_previewed)
         worker.checkpoint_saved.connect(self._on_checkpoint_saved)
         worker.noticed.connect(self._on_noticed)
+        worker.loading.connect(self._on_loading)
         worker.paused.connect(self._on_paused)
         worker.resumed.connect(self._on_resumed)
         worker.completed.connect(self._on_completed)
@@ -225,6 +226,7 @@ class TrainView(QWidget):
         self.form.setEnabled(False)
         self._running = True
         self._set_phase("loading", note)
+        self.display.say(note[:1].upper() + note[1:])
         self.thread.start()
         return True
 
@@ -258,6 +260,10 @@ class TrainView(QWidget):
         self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}")
         if self.share_box.isChecked():
             self.live.offer(pv)
+
+    def _on_loading(self, done: int, total: int) -> None:
+        self.display.progress.show_loading(done, total)
+        self.state_changed.emit(f"loading the data · {done} / {total} images")
 
     def _on_noticed(self, message: str) -> None:
         self.display.note(f"Note: {message}")

@@ -60,6 +60,7 @@ class TrainWorker(QObject):
     resumed = Signal(int)  # step
     completed = Signal(object)  # Finished (reason "completed" or "stopped")
     noticed = Signal(str)  # a Notice's message (training goes on)
+    loading = Signal(int, int)  # images decoded, images in all (before ``started``)
     failed = Signal(str)  # a Failed event's message, or an unexpected exception
     finished = Signal()  # always the last signal, whatever happened
 
@@ -85,7 +86,8 @@ class TrainWorker(QObject):
     def run(self) -> None:
         try:
             for ev in train(self.run_dir, self.cfg, self.control, resume=self.resume_run,
-                            total_steps=self.total_steps, data=self.data):
+                            total_steps=self.total_steps, data=self.data,
+                            on_loading=self.loading.emit):  # emitted from decoder threads
                 self._forward(ev)
             self._flush()
         except Exception as e:  # the thread boundary: every error must reach the GUI

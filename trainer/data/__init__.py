@@ -6,11 +6,15 @@ import torch
 
 from trainer.config import DataConfig
 from trainer.data.base import DataError, ImageData, LoadReport, StreamingData, in_memory
+from trainer.data.decode import LoadProgress
 
 __all__ = ["DataError", "ImageData", "LoadReport", "StreamingData", "in_memory", "load_dataset"]
 
 
-def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu") -> ImageData | StreamingData:
+def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu",
+                 progress: LoadProgress | None = None) -> ImageData | StreamingData:
+    """``progress(done, total)``: images decoded so far, for the sets that decode files (an image
+    folder, CelebA); called from worker threads."""
     if cfg.dataset == "shapes":
         from trainer.data.shapes import make_shapes
 
@@ -18,7 +22,8 @@ def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu") -> ImageDa
     if cfg.dataset == "folder":
         from trainer.data.folder import load_image_folder
 
-        return load_image_folder(cfg.path, cfg.size, cfg.attributes_csv or None, device)
+        return load_image_folder(cfg.path, cfg.size, cfg.attributes_csv or None, device,
+                                 progress=progress)
     from trainer.data.torchvision_sets import load_torchvision
 
-    return load_torchvision(cfg.dataset, cfg.size, cfg.path, device)
+    return load_torchvision(cfg.dataset, cfg.size, cfg.path, device, progress=progress)

@@ -8,6 +8,9 @@ decodes and resizes); ``ImageFileDataset`` does one file per item for streaming.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -95,21 +98,37 @@ def decode_image(path: str | Path, size: int, channels: int) -> torch.Tensor:
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 
+LoadProgress = Callable[[int, int], None]  # (images decoded, images in all)
+PROGRESS_INTERVAL_S = 0.25
+
+
 def decode_all(
-    paths: list[str], size: int, channels: int
+    paths: list[str], size: int, channels: int, progress: LoadProgress | None = None
 ) -> tuple[torch.Tensor, list[int], list[tuple[int, str]]]:
     """Decode files in parallel into one tensor.
 
     Returns (images (K, channels, size, size) uint8 for the K files that decoded, their indices
-    into ``paths``, and (index, reason) for the files that failed).
+    into ``paths``, and (index, reason) for the files that failed). ``progress(done, total)`` is
+    called from the pool's threads a few times a second, and once at the end.
     """
     out = torch.empty((len(paths), channels, size, size), dtype=torch.uint8)
+    done = [0, 0.0]  # files decoded, time of the last report
+    lock = threading.Lock()
 
     def work(i: int) -> str | None:
         try:
             out[i] = decode_image(paths[i], size, channels)
         except DECODE_ERRORS as e:
             return skip_reason(e)
+        finally:
+            if progress is not None:
+                with lock:
+                    done[0] += 1
+                    now = time.monotonic()
+                    report = done[0] == len(paths) or now - done[1] >= PROGRESS_INTERVAL_S
+                    if report:
+                        done[1] = now
+                        progress(done[0], len(paths))
         return None
 
     with ThreadPoolExecutor() as pool:

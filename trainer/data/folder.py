@@ -29,6 +29,7 @@ from trainer.data.decode import (
     DECODE_ERRORS,
     GRAY_MODES,
     ImageFileDataset,
+    LoadProgress,
     decode_all,
     read_mode,
     skip_reason,
@@ -43,8 +44,10 @@ def load_image_folder(
     attributes_csv: str | Path | None = None,
     device: torch.device | str = "cpu",
     max_in_memory_bytes: int = 2 * 1024**3,
+    progress: LoadProgress | None = None,
 ) -> ImageData | StreamingData:
     """Load the images under ``path`` at ``size`` x ``size`` (see the module docstring).
+    ``progress(done, total)`` follows the decoding of a folder that fits in memory.
 
     Images are 1-channel if every file is grayscale, else RGB. The result is an ImageData on
     ``device`` when N * C * size * size bytes fit in ``max_in_memory_bytes``, else StreamingData.
@@ -92,7 +95,7 @@ def load_image_folder(
             attributes=table.values[[rows[f] for f in files]] if table else None,
         )
 
-    images, kept, failed = decode_all([str(root / f) for f in files], size, channels)
+    images, kept, failed = decode_all([str(root / f) for f in files], size, channels, progress)
     report.skipped += [(files[i], reason) for i, reason in failed]
     files = [files[i] for i in kept]
     if not files:

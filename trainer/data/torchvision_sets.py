@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from trainer.data.base import DataError, ImageData, LoadReport, StreamingData
-from trainer.data.decode import ImageFileDataset, decode_all
+from trainer.data.decode import ImageFileDataset, LoadProgress, decode_all
 
 NAMES = ("mnist", "fashion-mnist", "cifar10", "celeba")
 DEFAULT_ROOT = Path.home() / ".cache" / "latent-lab" / "datasets"
@@ -44,6 +44,7 @@ def load_torchvision(
     root: str | Path = "",
     device: torch.device | str = "cpu",
     max_in_memory_bytes: int = 2 * 1024**3,
+    progress: LoadProgress | None = None,
 ) -> ImageData | StreamingData:
     """Load the training split of ``name`` (one of NAMES) at ``size`` x ``size``.
 
@@ -56,7 +57,7 @@ def load_torchvision(
     root_dir = Path(root).expanduser() if root else DEFAULT_ROOT
     ds = _open(name, root_dir)
     if name == "celeba":
-        return _celeba(ds, size, device, max_in_memory_bytes)
+        return _celeba(ds, size, device, max_in_memory_bytes, progress)
     return _arrays(ds, name, size, device, max_in_memory_bytes)
 
 
@@ -151,7 +152,8 @@ class _ResizedArrayDataset(torch.utils.data.Dataset):
 
 
 def _celeba(
-    ds: Any, size: int, device: torch.device | str, max_bytes: int
+    ds: Any, size: int, device: torch.device | str, max_bytes: int,
+    progress: LoadProgress | None = None,
 ) -> ImageData | StreamingData:
     folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
     paths = [str(folder / f) for f in ds.filename]
@@ -166,7 +168,7 @@ def _celeba(
             attributes=attributes,
         )
     # The aligned faces are 178 x 218; decode_image centre-crops them to 178 x 178.
-    images, kept, failed = decode_all(paths, size, 3)
+    images, kept, failed = decode_all(paths, size, 3, progress)
     report.loaded = len(kept)
     report.skipped = [(Path(paths[i]).name, reason) for i, reason in failed]
     return ImageData(images, None, [], attributes[kept], names, name="celeba", report=report).to(
