@@ -14,6 +14,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from trainer.config import (
+    ARCHS,
+    AUGMENT,
+    AUGMENT_AUTO_IMAGES,
     COMPILE,
     DATASETS,
     LOSSES,
@@ -48,8 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attributes-csv", help="per-image attribute CSV for an image folder")
     p.add_argument("--size", type=int, choices=SIZES, help="image size in px (default 32)")
     p.add_argument("--n-images", type=int, help="number of Shapes images (default 20000)")
-    p.add_argument("--arch", choices=("dcgan", "mlp"))
-    p.add_argument("--loss", choices=LOSSES, help="default: wgan-gp")
+    p.add_argument("--arch", choices=ARCHS,
+                   help="dcgan (the course's), mlp, or sngan (spectral-norm projection critic, "
+                   "class-conditional BatchNorm generator; the sngan preset's)")
+    p.add_argument("--loss", choices=LOSSES, help="wgan-gp (the course presets') or hinge (sngan)")
     cond = p.add_mutually_exclusive_group()
     cond.add_argument("--conditional", dest="conditional", action="store_true", default=None,
                       help="class-conditional model (default when the data has classes)")
@@ -59,11 +64,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="generator steps in total")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument("--lr-critic", type=float,
+                   help="the critic's learning rate (default: --lr; two time-scales)")
     p.add_argument("--betas", type=float, nargs=2)
     p.add_argument("--n-critic", type=int)
     p.add_argument("--gp-lambda", type=float)
     p.add_argument("--clip", type=float, help="weight clip bound for wgan-clip")
     p.add_argument("--ema-decay", type=float)
+    p.add_argument("--augment", choices=AUGMENT,
+                   help="adaptive differentiable augmentation of what the critic sees: auto "
+                   f"(default) = on for datasets under {AUGMENT_AUTO_IMAGES} images")
+    p.add_argument("--augment-target", type=float,
+                   help="the overfitting signal r that augmentation steers to (default 0.6)")
     p.add_argument("--preview-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--seed", type=int)
@@ -84,6 +96,8 @@ _DATA_FLAGS = {"dataset": "dataset", "data_path": "path", "attributes_csv": "att
                "size": "size", "n_images": "n_images"}
 _MODEL_FLAGS = {"arch": "arch", "z_dim": "z_dim", "width": "width", "conditional": "conditional"}
 _TRAIN_FLAGS = {"loss": "loss", "steps": "steps", "batch_size": "batch_size", "lr": "lr",
+                "lr_critic": "lr_critic", "augment": "augment",
+                "augment_target": "augment_target",
                 "betas": "betas", "n_critic": "n_critic", "gp_lambda": "gp_lambda", "clip": "clip",
                 "ema_decay": "ema_decay", "preview_every": "preview_every",
                 "checkpoint_every": "checkpoint_every", "seed": "seed", "device": "device",
@@ -179,8 +193,9 @@ def run(args: argparse.Namespace) -> int:
                            dynamic_ncols=True, file=sys.stderr)
             elif isinstance(ev, StepStats) and bar is not None:
                 bar.update(ev.steps[-1] - bar.n)
+                extra = f" r {ev.r[-1]:.2f} p {ev.aug_p[-1]:.2f}" if ev.r else ""
                 bar.set_postfix_str(f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} "
-                                    f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f} "
+                                    f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f}{extra} "
                                     f"{ev.images_per_s:.0f} img/s", refresh=False)
             elif isinstance(ev, Notice):
                 (tqdm.write if bar is not None else print)(f"note: {ev.message}", file=sys.stderr)

@@ -41,6 +41,10 @@ class StepStats:
     wdist: list[float]
     steps_per_s: float
     images_per_s: float  # real images through the critic per second
+    # The critic's overfitting signal E[sign(C(real) - b)] and the augmentation strength
+    # (trainer/augment.py); empty where a producer does not know them.
+    r: list[float] = field(default_factory=list)
+    aug_p: list[float] = field(default_factory=list)
 
     @property
     def step(self) -> int:
@@ -54,6 +58,9 @@ class Preview:
     path: Path | None
     # A frozen CPU copy of G_ema's weights, so a viewer can render without touching the live model.
     generator_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+    # Real images as the critic sees them under augmentation, (H, W, 3) uint8; None when the
+    # run does not augment.
+    critic_view: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass

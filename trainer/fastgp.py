@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer import losses
 from trainer.losses import Stats
 
 
@@ -161,4 +162,5 @@ def wgan_gp_critic_loss_explicit(critic: nn.Module, real: torch.Tensor, fake: to
     w_dist = scores[:n].mean() - scores[n:2 * n].mean()
     gp = _penalty(grad)
     loss = -w_dist + gp_lambda * gp
-    return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach()}
+    return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach(),
+                  "r": losses.overfit_signal(scores[:n], scores[n:2 * n], False)}

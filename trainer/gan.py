@@ -14,15 +14,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer import losses, speed
-from trainer.config import RunConfig
+from trainer import augment, losses, speed
+from trainer.config import AUGMENT_AUTO_IMAGES, RunConfig, augment_on
 from trainer.distributed import DistInfo
 from trainer.models import build_critic, build_generator, ema_update, init_weights
 
 
 class GAN:
     def __init__(self, cfg: RunConfig, size: int, channels: int, n_classes: int,
-                 device: torch.device, dist: DistInfo | None = None):
+                 device: torch.device, dist: DistInfo | None = None, n_images: int = 0):
         self.cfg, self.device = cfg, device
         self.dist = dist or DistInfo()
         self.size, self.channels = size, channels
@@ -36,7 +36,12 @@ class GAN:
         t = cfg.train
         fused = device.type == "cuda"
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=t.betas, fused=fused)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=t.betas, fused=fused)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr_critic or t.lr, betas=t.betas,
+                                      fused=fused)
+        # Adaptive augmentation (trainer/augment.py): p, the chance of each op, lives on the
+        # device and moves every step without a host sync; n_images = 0 (unknown) means large.
+        self.augmenting = augment_on(t.augment, n_images or 1 << 30)
+        self.aug_p = torch.zeros((), device=device)
         speed.check_precision(t.precision, device)
         # What the step runs through: the losses as modules (trainer/speed.py); under torchrun the
         # critic loss and the generator in DDP wrappers (gradients averaged across processes).
@@ -52,6 +57,12 @@ class GAN:
         # reports new ones as Notice events.
         mode = speed.compile_mode(t.compile, device, self.dist.enabled)
         self.notes: list[str] = speed.startup_notes(mode, t.precision, device)
+        if self.augmenting:
+            why = (f"{n_images} training images, under {AUGMENT_AUTO_IMAGES}"
+                   if t.augment == "auto" else "augment: ada")
+            self.notes.append(f"adaptive augmentation on ({why}): the critic sees colour, "
+                              f"translation and cutout at a strength steered to r = "
+                              f"{t.augment_target}")
         self._n_startup_notes = len(self.notes)
         self._critic_step = speed.LossRunner("critic loss", critic_loss, self.opt_D, mode,
                                              self.notes)
@@ -65,7 +76,7 @@ class GAN:
 
     # --- one generator step (n_critic critic steps first) -------------------------------------
     def train_step(self, data: Any) -> dict[str, torch.Tensor]:
-        """Returns detached 0-d device tensors: critic_loss, gen_loss, gp, wdist."""
+        """Returns detached 0-d device tensors: critic_loss, gen_loss, gp, wdist, r, aug_p."""
         t = self.cfg.train
         bs, z_dim = t.batch_size, self.cfg.model.z_dim
         stats: dict[str, torch.Tensor] = {}
@@ -80,22 +91,30 @@ class GAN:
                 fake = self._G(z, y)
             eps = (torch.rand(bs, device=self.device, generator=self.rng)
                    if t.loss == "wgan-gp" else None)
-            stats = self._critic_step(real, fake.to(real.dtype), y, eps)
+            fake = fake.to(real.dtype)
+            if self.augmenting:
+                real = augment.apply(real, augment.draw(bs, self.size, self.aug_p, self.rng))
+                fake = augment.apply(fake, augment.draw(bs, self.size, self.aug_p, self.rng))
+            stats = self._critic_step(real, fake, y, eps)
             self.opt_D.step()
+            if self.augmenting:
+                self.aug_p = augment.adjust(self.aug_p, stats["r"], t.augment_target, bs)
             if t.loss == "wgan-clip":
                 losses.clip_weights(self.D, t.clip)
 
         self.D.requires_grad_(False)
         z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
         y = self._random_classes(bs)
-        g_stats = self._gen_step(z, y)
+        aug = augment.draw(bs, self.size, self.aug_p, self.rng) if self.augmenting else None
+        g_stats = self._gen_step(z, y, aug)
         self.opt_G.step()
         # EMA warm-up: early on the average would be dominated by the random initial weights.
         ema_update(self.G_ema, self.G, min(t.ema_decay, (1 + self.step) / (10 + self.step)))
         self.step += 1
         zero = torch.zeros((), device=self.device)
         return {"critic_loss": stats["critic_loss"], "gen_loss": g_stats["gen_loss"],
-                "gp": stats.get("gp", zero), "wdist": stats["wdist"]}
+                "gp": stats.get("gp", zero), "wdist": stats["wdist"], "r": stats["r"],
+                "aug_p": self.aug_p.clone()}
 
     @property
     def step_impl(self) -> str:
@@ -129,7 +148,7 @@ class GAN:
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {"step": self.step, "G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "D": self.D.state_dict(), "opt_G": self.opt_G.state_dict(),
-                "opt_D": self.opt_D.state_dict(), "rng": rng}
+                "opt_D": self.opt_D.state_dict(), "rng": rng, "aug_p": float(self.aug_p)}
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         self.G.load_state_dict(d["G"])
@@ -140,6 +159,7 @@ class GAN:
         rng = d["rng"]
         torch.set_rng_state(rng["torch"].cpu())
         self.step = int(d["step"])
+        self.aug_p.fill_(float(d.get("aug_p", 0.0)))
         if self.dist.rank == 0:
             try:  # a CPU and a CUDA generator keep states of different kinds
                 self.rng.set_state(rng["loop"].cpu())

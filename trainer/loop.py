@@ -21,10 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from trainer import augment
 from trainer.checkpoint import CheckpointError, config_of, load_raw, save_checkpoint
 from trainer.config import ConfigError, RunConfig, TrainConfig
 from trainer.data import DataError, ImageData, StreamingData, load_dataset
@@ -130,7 +132,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
     if cfg.data.size != data.size:
         raise RunError(f"dataset images are {data.size}px but the config asks for "
                        f"{cfg.data.size}px")
-    gan = GAN(cfg, data.size, data.channels, n_classes, device, dist)
+    gan = GAN(cfg, data.size, data.channels, n_classes, device, dist, n_images=len(data))
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if state is not None:
@@ -239,7 +241,7 @@ def _flush(buf: list[dict[str, torch.Tensor]], first: int, t0: float, t: TrainCo
     log.flush()
     rate = len(buf) / elapsed
     return StepStats(steps, list(cols[0]), list(cols[1]), list(cols[2]), list(cols[3]), rate,
-                     rate * t.batch_size * t.n_critic)
+                     rate * t.batch_size * t.n_critic, list(cols[4]), list(cols[5]))
 
 
 def _fixed_noise(cfg: RunConfig, gan: GAN) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -263,7 +265,18 @@ def _preview(gan: GAN, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
     path = run_dir / "previews" / f"step_{gan.step:07d}.png"
     with atomic_open(path, "wb") as f:
         Image.fromarray(grid).save(f, format="PNG")
-    return Preview(gan.step, grid, path, gan.ema_state_cpu())
+    return Preview(gan.step, grid, path, gan.ema_state_cpu(), _critic_view(gan, data))
+
+
+def _critic_view(gan: GAN, data: Data) -> np.ndarray | None:
+    """The first 16 real images as the critic sees them at the current augmentation strength
+    (a generator of its own, so the training stream is untouched); None when not augmenting."""
+    if not gan.augmenting or not isinstance(data, ImageData):
+        return None
+    x = data.images[:2 * PREVIEW_COLS].float().div(127.5).sub(1.0)
+    g = torch.Generator(device=x.device).manual_seed(gan.step)
+    q = augment.draw(len(x), gan.size, gan.aug_p.to(x.device), g)
+    return make_grid(to_uint8(augment.apply(x, q)).cpu().numpy(), cols=PREVIEW_COLS)
 
 
 def checkpoint_state(gan: GAN, cfg: RunConfig, data: Data, full: bool) -> dict:

@@ -13,6 +13,18 @@ from torch import nn
 Stats = dict[str, torch.Tensor]
 
 
+def overfit_signal(s_real: torch.Tensor, s_fake: torch.Tensor,
+                   fixed_boundary: bool) -> torch.Tensor:
+    """r = E[sign(C(real) - b)], the critic's overfitting signal (ADA), detached, 0-d.
+
+    b = 0 where the loss fixes the decision boundary (hinge, BCE); the WGAN losses leave the
+    scores' offset free, so there b = mean C(fake). r near 1: the critic is sure of every real
+    image (trainer/augment.py raises the augmentation then).
+    """
+    b = 0.0 if fixed_boundary else s_fake.detach().float().mean()
+    return torch.sign(s_real.detach().float() - b).mean()
+
+
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      y: torch.Tensor | None, eps: torch.Tensor) -> torch.Tensor:
     """mean over the batch of (||grad_x C(x_hat)||_2 - 1)^2, x_hat = eps*real + (1-eps)*fake.
@@ -32,18 +44,22 @@ def wgan_gp_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tenso
                         y: torch.Tensor | None, eps: torch.Tensor,
                         gp_lambda: float) -> tuple[torch.Tensor, Stats]:
     """mean C(fake) - mean C(real) + lambda * GP."""
-    w_dist = critic(real, y).mean() - critic(fake, y).mean()
+    s_real, s_fake = critic(real, y), critic(fake, y)
+    w_dist = s_real.mean() - s_fake.mean()
     gp = gradient_penalty(critic, real, fake, y, eps)
     loss = -w_dist + gp_lambda * gp
-    return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach()}
+    return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach(),
+                  "r": overfit_signal(s_real, s_fake, False)}
 
 
 def wgan_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
     """Weight-clipped WGAN: mean C(fake) - mean C(real); clip with ``clip_weights`` after step."""
-    w_dist = critic(real, y).mean() - critic(fake, y).mean()
+    s_real, s_fake = critic(real, y), critic(fake, y)
+    w_dist = s_real.mean() - s_fake.mean()
     loss = -w_dist
-    return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach()}
+    return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(),
+                  "r": overfit_signal(s_real, s_fake, False)}
 
 
 def bce_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
@@ -54,11 +70,27 @@ def bce_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
             + F.binary_cross_entropy_with_logits(s_fake, torch.zeros_like(s_fake)))
     # For BCE the "Wasserstein estimate" column shows the logit gap, a comparable separation signal.
     gap = s_real.mean() - s_fake.mean()
-    return loss, {"critic_loss": loss.detach(), "wdist": gap.detach()}
+    return loss, {"critic_loss": loss.detach(), "wdist": gap.detach(),
+                  "r": overfit_signal(s_real, s_fake, True)}
+
+
+def hinge_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                      y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+    """Hinge loss (SN-GAN, BigGAN): mean relu(1 - C(real)) + mean relu(1 + C(fake)).
+
+    Real and fake go through the critic in one batch: one call per step instead of two.
+    """
+    n = len(real)
+    scores = critic(torch.cat([real, fake]), None if y is None else torch.cat([y, y]))
+    s_real, s_fake = scores[:n], scores[n:]
+    loss = F.relu(1 - s_real).mean() + F.relu(1 + s_fake).mean()
+    gap = s_real.mean() - s_fake.mean()
+    return loss, {"critic_loss": loss.detach(), "wdist": gap.detach(),
+                  "r": overfit_signal(s_real, s_fake, True)}
 
 
 def wgan_generator_loss(scores_fake: torch.Tensor) -> torch.Tensor:
-    """-mean C(G(z)), for both WGAN variants."""
+    """-mean C(G(z)), for both WGAN variants and the hinge loss."""
     return -scores_fake.mean()
 
 

@@ -1,8 +1,14 @@
-"""Generators and critics: the DCGAN-style pair of DESIGN.md §2 and the course's MLP GAN.
+"""Generators and critics: the course's DCGAN-style pair and MLP GAN, and the SN-GAN recipe.
 
 All models take an optional class vector ``y`` of shape (N, n_classes): one-hot for training, any
-soft mix of classes when exploring. The generator appends it to z; the critic appends it to the
-image as constant planes.
+soft mix of classes when exploring. The course's generators append it to z and their critics to
+the image as constant planes. The SN-GAN pair (``arch="sngan"``) conditions the way the published
+small-GAN results do: class-conditional BatchNorm in the generator and a projection critic
+(Miyato & Koyama 2018) with spectral normalisation (Miyato et al. 2018).
+
+Every generator exposes ``stem``: its first layer (z, and for conditional models the class
+vector, to 4x4 features), its norm and activation, which the direction finders read (SeFa's
+weights, GANSpace's early features).
 """
 
 from __future__ import annotations
@@ -72,6 +78,10 @@ class DCGANGenerator(nn.Module):
         layers += [UpConv(c, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
+    @property
+    def stem(self) -> nn.Sequential:
+        return self.net[:3]
+
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.n_classes:
             z = torch.cat([z, _class_vector(y, z, self.n_classes)], dim=1)
@@ -124,6 +134,10 @@ class MLPGenerator(nn.Module):
         layers += [nn.Linear(dims[-1], channels * size * size), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
+    @property
+    def stem(self) -> nn.Sequential:
+        return self.net[:3]
+
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.n_classes:
             z = torch.cat([z, _class_vector(y, z, self.n_classes)], dim=1)
@@ -149,6 +163,106 @@ class MLPCritic(nn.Module):
         return self.net(x).flatten()
 
 
+class ClassBatchNorm(nn.Module):
+    """BatchNorm whose scale and shift depend on the class: gamma = 1 + y·Wg, beta = y·Wb.
+
+    Linear in y, so a soft mix of classes mixes their scales and shifts (class morphs stay smooth);
+    an unconditional model (n_classes 0) is a plain affine BatchNorm.
+    """
+
+    def __init__(self, channels: int, n_classes: int):
+        super().__init__()
+        self.n_classes = n_classes
+        self.bn = nn.BatchNorm2d(channels, affine=n_classes == 0)
+        if n_classes:
+            self.gamma = nn.Linear(n_classes, channels, bias=False)
+            self.beta = nn.Linear(n_classes, channels, bias=False)
+            nn.init.zeros_(self.gamma.weight)
+            nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        x = self.bn(x)
+        if not self.n_classes:
+            return x
+        y = _class_vector(y, x, self.n_classes)
+        return x * (1 + self.gamma(y))[:, :, None, None] + self.beta(y)[:, :, None, None]
+
+
+class SNGANGenerator(nn.Module):
+    """DCGAN shapes with class-conditional BatchNorm after every upsampling layer.
+
+    The class vector also enters the first layer beside z (as in the course's generator), so the
+    4x4 features, and SeFa's and GANSpace's view of them, stay comparable between the two recipes.
+    """
+
+    def __init__(self, z_dim: int, size: int, channels: int, width: int, n_classes: int = 0):
+        super().__init__()
+        self.z_dim, self.size, self.channels, self.n_classes = z_dim, size, channels, n_classes
+        levels = _levels(size)
+        c = width * 2 ** (levels - 1)
+        # (z + classes) x 1 x 1 -> c x 4 x 4
+        self.net = nn.Sequential(UpConv(z_dim + n_classes, c, 4, 1, 0, bias=False),
+                                 nn.BatchNorm2d(c), nn.ReLU(True))
+        self.ups = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for _ in range(levels - 1):
+            # c x s x s -> c/2 x 2s x 2s
+            self.ups.append(UpConv(c, c // 2, 4, 2, 1, bias=False))
+            self.norms.append(ClassBatchNorm(c // 2, n_classes))
+            c //= 2
+        # width x size/2 x size/2 -> channels x size x size, in [-1, 1]
+        self.to_rgb = UpConv(c, channels, 4, 2, 1)
+
+    @property
+    def stem(self) -> nn.Sequential:
+        return self.net
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            y = _class_vector(y, z, self.n_classes)
+            z = torch.cat([z, y], dim=1)
+        h = self.net(z[:, :, None, None])
+        for up, norm in zip(self.ups, self.norms, strict=True):
+            h = torch.relu(norm(up(h), y))
+        return torch.tanh(self.to_rgb(h))
+
+
+class SNProjectionCritic(nn.Module):
+    """Spectrally normalised convolutions (no other norm), a projection head for classes.
+
+    score(x, y) = w·h(x) + (y·E)·h(x), with h(x) the critic's features summed over the last 4x4
+    map: the class enters as an inner product with the features rather than as extra input
+    planes, which is what took conditional CIFAR-10 FID from ~46 to ~13 in StudioGAN's table
+    (with spectral norm and the hinge loss).
+    """
+
+    def __init__(self, size: int, channels: int, width: int, n_classes: int = 0):
+        super().__init__()
+        self.size, self.channels, self.n_classes = size, channels, n_classes
+        sn = nn.utils.parametrizations.spectral_norm
+        levels = _levels(size)
+        c = width
+        # channels x size x size -> width x size/2 x size/2
+        layers: list[nn.Module] = [sn(nn.Conv2d(channels, c, 4, 2, 1)), nn.LeakyReLU(0.1, True)]
+        for _ in range(levels - 1):
+            # c x s x s -> 2c x s/2 x s/2
+            layers += [sn(nn.Conv2d(c, c * 2, 4, 2, 1)), nn.LeakyReLU(0.1, True)]
+            c *= 2
+        # c x 4 x 4 -> c x 4 x 4: one more look at the whole 4x4 map before pooling
+        layers += [sn(nn.Conv2d(c, c, 3, 1, 1)), nn.LeakyReLU(0.1, True)]
+        self.net = nn.Sequential(*layers)
+        self.head = sn(nn.Linear(c, 1))
+        self.embed = sn(nn.Linear(n_classes, c, bias=False)) if n_classes else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.net(x).sum(dim=(2, 3))  # (N, c)
+        score = self.head(h).flatten()
+        if self.embed is not None:
+            y = _class_vector(y, h, self.n_classes)
+            score = score + (self.embed(y) * h).sum(1)
+        return score  # (N,)
+
+
 def _class_vector(y: torch.Tensor | None, like: torch.Tensor, n_classes: int) -> torch.Tensor:
     if y is None:
         raise ValueError("this is a conditional model: pass a class vector y of shape (N, "
@@ -158,19 +272,28 @@ def _class_vector(y: torch.Tensor | None, like: torch.Tensor, n_classes: int) ->
     return y.to(device=like.device, dtype=like.dtype)
 
 
+GENERATORS: dict[str, type[nn.Module]] = {
+    "dcgan": DCGANGenerator, "mlp": MLPGenerator, "sngan": SNGANGenerator}
+CRITICS: dict[str, type[nn.Module]] = {
+    "dcgan": DCGANCritic, "mlp": MLPCritic, "sngan": SNProjectionCritic}
+
+
 def build_generator(m: ModelConfig, size: int, channels: int, n_classes: int) -> nn.Module:
-    cls = DCGANGenerator if m.arch == "dcgan" else MLPGenerator
-    return cls(m.z_dim, size, channels, m.width, n_classes if m.conditional else 0)
+    return GENERATORS[m.arch](m.z_dim, size, channels, m.width, n_classes if m.conditional else 0)
 
 
 def build_critic(m: ModelConfig, size: int, channels: int, n_classes: int) -> nn.Module:
-    cls = DCGANCritic if m.arch == "dcgan" else MLPCritic
-    return cls(size, channels, m.width, n_classes if m.conditional else 0)
+    return CRITICS[m.arch](size, channels, m.width, n_classes if m.conditional else 0)
 
 
 def init_weights(module: nn.Module) -> None:
-    """DCGAN initialisation: N(0, 0.02) convolutions, N(1, 0.02) norm scales."""
+    """DCGAN initialisation: N(0, 0.02) convolutions, N(1, 0.02) norm scales.
+
+    Spectrally normalised layers keep PyTorch's default init: their scale is set by the norm.
+    """
     for m in module.modules():
+        if nn.utils.parametrize.is_parametrized(m):
+            continue
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:

@@ -12,7 +12,16 @@ import numpy as np
 
 from trainer.fileio import atomic_write_text
 
-STAT_KEYS = ("critic_loss", "gen_loss", "gp", "wdist")
+STAT_KEYS = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p")
+# Columns that logs written before they existed lack: read as NaN there.
+OPTIONAL_KEYS = ("r", "aug_p")
+
+
+def row_values(rec: dict, keys: tuple[str, ...]) -> list[float]:
+    """The values of ``keys`` in one log record; KeyError/TypeError/ValueError if a required one
+    is missing or not a number. Columns older logs lack (OPTIONAL_KEYS, "time") read as NaN."""
+    return [float(rec.get(k, "nan")) if k in OPTIONAL_KEYS or k == "time" else float(rec[k])
+            for k in keys]
 
 
 def truncate_log(path: Path, step: int) -> None:
@@ -39,7 +48,7 @@ def read_log(path: Path) -> dict[str, np.ndarray]:
     for line in text.splitlines():
         try:
             rec = json.loads(line)
-            row = [float(rec[k]) for k in cols]
+            row = row_values(rec, tuple(cols))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
         for k, v in zip(cols, row, strict=True):

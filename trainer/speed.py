@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainer import fastgp, losses
+from trainer import augment, fastgp, losses
 from trainer.config import TrainConfig
 from trainer.losses import Stats
 
@@ -58,11 +58,10 @@ class CriticLoss(nn.Module):
                       else losses.wgan_gp_critic_loss)
                 return fn(self.critic, real, fake, y, eps, self.gp_lambda)
             return self._mixed_wgan_gp(real, fake, y, eps)
+        fn = {"wgan-clip": losses.wgan_critic_loss, "bce": losses.bce_critic_loss,
+              "hinge": losses.hinge_critic_loss}[self.loss]
         with autocast(self.precision, real.device):
-            if self.loss == "wgan-clip":
-                loss, stats = losses.wgan_critic_loss(self.critic, real, fake, y)
-            else:
-                loss, stats = losses.bce_critic_loss(self.critic, real, fake, y)
+            loss, stats = fn(self.critic, real, fake, y)
         return loss.float(), stats
 
     def _mixed_wgan_gp(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
@@ -77,20 +76,29 @@ class CriticLoss(nn.Module):
                  else losses.gradient_penalty)
         gp = gp_fn(self.critic, real, fake, y, eps)
         loss = -w_dist + self.gp_lambda * gp
-        return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach()}
+        return loss, {"critic_loss": loss.detach(), "wdist": w_dist.detach(), "gp": gp.detach(),
+                      "r": losses.overfit_signal(scores[:n], scores[n:], False)}
 
 
 class GeneratorLoss(nn.Module):
-    """forward(z, y) -> (loss, stats): the critic's weights are constants here."""
+    """forward(z, y, aug) -> (loss, stats): the critic's weights are constants here.
+
+    ``aug``: augmentation parameters (trainer/augment.py) or None; the critic sees the generated
+    images augmented as it sees real ones, and the gradient flows back through the augmentation.
+    """
 
     def __init__(self, generator: nn.Module, critic: nn.Module, t: TrainConfig):
         super().__init__()
         self.generator, self.critic = generator, critic
         self.loss, self.precision = t.loss, t.precision
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None,
+                aug: augment.Params | None = None) -> tuple[torch.Tensor, Stats]:
         with autocast(self.precision, z.device):
-            scores = self.critic(self.generator(z, y), y).float()
+            fake = self.generator(z, y)
+            if aug is not None:
+                fake = augment.apply(fake, aug)
+            scores = self.critic(fake, y).float()
         g = (losses.bce_generator_loss(scores) if self.loss == "bce"
              else losses.wgan_generator_loss(scores))
         return g, {"gen_loss": g.detach()}

@@ -26,6 +26,17 @@ def _loops(text: str) -> list[str]:
     return names
 
 
+def _presets(text: str) -> list[str]:
+    from trainer.config import PRESETS
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in PRESETS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown preset(s) {', '.join(bad) or '(none)'}; "
+                                         f"choose from {', '.join(PRESETS)}")
+    return names
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--config", choices=("32px", "64px", "128px", "all"), default="all",
@@ -53,6 +64,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-accuracy", action="store_true",
                    help="skip the gradient check of each loop's critic loss against float64")
     p.add_argument("--out", type=Path, default=Path("bench.json"), help="JSON output path")
+    q = p.add_argument_group(
+        "time to quality", "train each recipe and report the seconds of training it needs to "
+        "reach 80/90/95%% class accuracy (instead of the speed figures)")
+    q.add_argument("--time-to-quality", metavar="PRESETS", type=_presets,
+                   help="comma-separated presets to compare, e.g. cpu-fast,sngan")
+    q.add_argument("--budget", type=float, default=600,
+                   help="seconds of training per recipe (default 600)")
+    q.add_argument("--eval-every", type=float, default=30,
+                   help="seconds of training between evaluations (default 30)")
+    q.add_argument("--n-eval", type=int, default=1000, help="samples per evaluation")
+    q.add_argument("--stop-at", type=float, default=None,
+                   help="stop a recipe once its class accuracy reaches this (e.g. 0.95)")
+    q.add_argument("--dataset", choices=("shapes", "folder"), default="shapes")
+    q.add_argument("--data-path", default="", help="image folder (with --dataset folder)")
+    q.add_argument("--n-images", type=int, default=None, help="Shapes images (default 20000)")
+    q.add_argument("--classifier-from", type=Path, default=None, metavar="RUN",
+                   help="a run folder whose eval classifier to use (and cache into); it must "
+                   "be for the same data. Default: train one, not cached")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.time_to_quality:
+        return _run_time_to_quality(args, device)
     steps = args.steps or (2 if device.type == "cpu" else 20)
     names = list(CONFIGS) if args.config == "all" else [args.config]
     try:
@@ -89,6 +120,50 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return write_report(args.out, result, format_table(result))
+
+
+def _run_time_to_quality(args: argparse.Namespace, device: Any) -> int:
+    from explorer.core.bench import system_info
+    from explorer.core.eval_classifier import classifier_for_run
+    from explorer.core.quality import real_set
+    from explorer.core.time_to_quality import time_to_quality
+    from trainer.config import ConfigError, DataConfig, RunConfig
+    from trainer.data import DataError, in_memory, load_dataset
+
+    def say(s: str) -> None:
+        print(f"... {s}", file=sys.stderr, flush=True)
+
+    try:
+        data_cfg = DataConfig(dataset=args.dataset, path=args.data_path,
+                              size=args.size or 32,
+                              **({"n_images": args.n_images} if args.n_images else {}))
+        data, _ = in_memory(load_dataset(data_cfg, device))
+    except (ConfigError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not data.class_names:
+        print("error: time to quality measures class accuracy: the data needs classes",
+              file=sys.stderr)
+        return 2
+    clf, note = classifier_for_run(args.classifier_from, data_cfg, data, progress=say)
+    say(f"eval classifier: {note}")
+    real = real_set(data, clf, args.n_eval)
+    base = RunConfig(data=data_cfg)
+    if args.width:
+        base = base.with_changes(model={"width": args.width})
+    result = time_to_quality(args.time_to_quality, base, data, clf, real, args.budget,
+                             args.eval_every, device, stop_at=args.stop_at, progress=say)
+    result["system"] = system_info(device)
+    result["classifier"] = {"cache": note, "held_out": clf.held_out}
+    lines = [f"{'recipe':<10} " + " ".join(f"{t:>12}" for t in result["thresholds"])
+             + f" {'steps/s':>8} {'last acc':>9} {'last FD':>8}"]
+    for r in result["recipes"]:
+        cells = [("-" if v is None else f"{v['seconds']:.0f} s") for v in r["reached"].values()]
+        last = r["curve"][-1]
+        lines.append(f"{r['recipe']:<10} " + " ".join(f"{c:>12}" for c in cells)
+                     + f" {r['steps_per_s']:>8.1f} {last['accuracy'] or 0:>9.1%} "
+                     f"{last['fd']:>8.1f}")
+    return write_report(args.out, result, "\n".join(lines))
 
 
 def format_table(result: dict[str, Any]) -> str:

@@ -64,7 +64,7 @@ def first_layer_matrix(G: nn.Module) -> torch.Tensor:
     The BatchNorm right after it is a fixed per-channel scale in eval mode, so it is folded in:
     SeFa should rank directions by how much they change what the next layer actually sees.
     """
-    layer, norm = G.net[0], G.net[1]
+    layer, norm = G.stem[0], G.stem[1]
     z_dim = G.z_dim
     w = layer.weight.detach().float().cpu()
     if isinstance(layer, nn.ConvTranspose2d):
@@ -103,14 +103,14 @@ def ganspace_directions(G: nn.Module, k: int = 8, n: int = 2000, seed: int = 0,
     principal coordinate regressed back to z (z ≈ U·x, least squares; U's columns normalised)."""
     z, y = sample_latents(G, n, seed)
     dev = next(G.parameters()).device
-    block = G.net[:3]  # first layer + norm + ReLU
+    block = G.stem  # first layer + norm + ReLU
     feats = []
     for i in range(0, n, 500):
         _tick(progress, cancel, 0.8 * i / n)
         zb = z[i:i + 500].to(dev)
         if y is not None:
             zb = torch.cat([zb, y[i:i + 500].to(dev)], 1)
-        if isinstance(G.net[0], nn.ConvTranspose2d):
+        if isinstance(block[0], nn.ConvTranspose2d):
             zb = zb[:, :, None, None]
         feats.append(block(zb).flatten(1).float().cpu())
     f = torch.cat(feats)  # (n, F)

@@ -1,5 +1,6 @@
-"""Live loss curves: critic + generator loss in one plot, gradient penalty + Wasserstein estimate
-in a second, both against the generator step.
+"""Live training curves against the generator step: critic + generator loss in one plot,
+gradient penalty + Wasserstein estimate (the score gap) in a second, and the critic's overfitting
+signal r with the augmentation strength p in a third.
 
 Follows the pyqtgraph idioms for long live series: the curve items are created once and updated
 with ``setData``; peak downsampling and clip-to-view keep 100k+ points smooth; the data lives in
@@ -16,13 +17,16 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-SERIES = ("critic_loss", "gen_loss", "gp", "wdist")
+SERIES = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p")
 _STYLE = {  # name -> (legend label, short label, colour, plot index)
     "critic_loss": ("critic", "D", "#4e9af1", 0),
     "gen_loss": ("generator", "G", "#f28e2b", 0),
     "gp": ("gradient penalty", "GP", "#59a14f", 1),
     "wdist": ("Wasserstein estimate", "W", "#e15759", 1),
+    "r": ("overfitting r", "r", "#b07aa1", 2),
+    "aug_p": ("augmentation p", "p", "#edc948", 2),
 }
+R_TARGET_LINE = 0.6  # drawn on the r plot: the target adaptive augmentation steers r to
 EMA_ALPHA = 0.05  # weight of a new point in the smoothed curve (~20-step memory)
 # Redrawing two plots costs 5-60 ms of GUI thread whatever the point count (axes, grid, text),
 # so redraws are spaced to keep that under DRAW_BUDGET of the GUI thread: 20 Hz when drawing is
@@ -84,15 +88,18 @@ def ema_continue(x: np.ndarray, prev: float | None, n_prev: int,
     ``n_prev`` points. The weight of a new point starts at 1/n (a plain running mean) and
     settles at ``alpha``, so the first, often huge, losses do not drag the curve for long."""
     out = np.empty(len(x), dtype=np.float64)
-    acc = 0.0 if prev is None else prev
+    acc = 0.0 if prev is None or np.isnan(prev) else prev
     for i, v in enumerate(x.tolist()):  # new points only: a handful per update
+        if v != v:  # NaN: a column this producer or log does not have
+            out[i] = v
+            continue
         acc += max(alpha, 1.0 / (n_prev + i + 1)) * (v - acc)
         out[i] = acc
     return out
 
 
 class LossPlot(QWidget):
-    """Two linked plots of the training curves. Feed it with ``append`` or ``set_data``."""
+    """Three linked plots of the training curves. Feed it with ``append`` or ``set_data``."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +120,7 @@ class LossPlot(QWidget):
         # A long readout must not force the window wider: it may be cut instead.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
+        self._drawn: set[str] = set()
         self._last_refresh = -1.0
         self._refresh_s = 0.0  # what the last setData round cost
         self._redraw = QTimer(self)
@@ -120,8 +128,9 @@ class LossPlot(QWidget):
         self._redraw.timeout.connect(self._on_redraw_timeout)
         self.view = _TimedPlotArea()
         self.view.setBackground("#1e1e1e")
-        self.plots = [self.view.addPlot(row=i, col=0) for i in range(2)]
-        titles = ("Critic and generator loss", "Gradient penalty and Wasserstein estimate")
+        self.plots = [self.view.addPlot(row=i, col=0) for i in range(3)]
+        titles = ("Critic and generator loss", "Gradient penalty and Wasserstein estimate",
+                  "Critic overfitting r = E[sign C(real)] and augmentation p")
         for p, title in zip(self.plots, titles, strict=True):
             p.setTitle(title, size="9pt")
             p.showGrid(x=True, y=True, alpha=0.2)
@@ -142,6 +151,11 @@ class LossPlot(QWidget):
             p.hideButtons()
             p.vb.sigRangeChangedManually.connect(self._on_range_changed_manually)
         self.plots[1].setXLink(self.plots[0])
+        self.plots[2].setXLink(self.plots[0])
+        # r near 1: the critic is sure of every real image (memorising); augmentation holds it
+        # near the target line.
+        self.plots[2].addItem(pg.InfiniteLine(R_TARGET_LINE, angle=0, pen=pg.mkPen(
+            "#b07aa1", width=1, style=Qt.PenStyle.DashLine)))
         # Created once, updated with setData.
         self.faint_items: dict[str, pg.PlotDataItem] = {}
         self.main_items: dict[str, pg.PlotDataItem] = {}
@@ -165,10 +179,17 @@ class LossPlot(QWidget):
 
     # --- data ----------------------------------------------------------------------------------
     def append(self, steps: list[int] | np.ndarray, **series: list[float] | np.ndarray) -> None:
-        """Add points: ``append(steps, critic_loss=..., gen_loss=..., gp=..., wdist=...)``."""
-        cols = {k: np.asarray(series[k], dtype=np.float64) for k in SERIES}
+        """Add points: ``append(steps, critic_loss=..., gen_loss=..., gp=..., wdist=...,
+        r=..., aug_p=...)``; a series that is missing or empty reads as NaN (not drawn)."""
         if not len(steps):
             return
+        cols = {k: np.asarray(series.get(k, ()), dtype=np.float64) for k in SERIES}
+        for k, v in cols.items():
+            if len(v) != len(steps):
+                cols[k] = np.full(len(steps), np.nan)
+        # Series that have had a value: only these are drawn (an all-NaN curve, a column an old
+        # log lacks, keeps pyqtgraph re-ranging and repainting).
+        self._drawn |= {k for k, v in cols.items() if not np.isnan(v).all()}
         n = len(self.smooth)
         self.smooth.append(**{k: ema_continue(cols[k], self.smooth.last(k), n) for k in SERIES})
         self.raw.append(step=np.asarray(steps, dtype=np.float64), **cols)
@@ -178,12 +199,13 @@ class LossPlot(QWidget):
         """Replace everything with a whole log (``trainer.runlog.read_log`` output)."""
         self.clear()
         if len(log.get("step", ())):
-            self.append(log["step"], **{k: log[k] for k in SERIES})
+            self.append(log["step"], **{k: log[k] for k in SERIES if k in log})
             self._refresh()  # at once: a whole log arrives when the user opens something
 
     def clear(self) -> None:
         self.raw.clear()
         self.smooth.clear()
+        self._drawn.clear()
         self._refresh()
 
     @property
@@ -220,6 +242,10 @@ class LossPlot(QWidget):
         for name in SERIES:
             # The named (legend) curve shows the smoothed or the raw series; the faint one the raw
             # series behind a smoothed curve.
+            if name not in self._drawn:
+                self.main_items[name].setData([], [])
+                self.faint_items[name].setData([], [])
+                continue
             main = self.smooth if smoothing else self.raw
             self.main_items[name].setData(x, main.view(name))
             self.faint_items[name].setVisible(smoothing)
@@ -229,7 +255,8 @@ class LossPlot(QWidget):
             x0, x1 = float(x[0]), float(x[-1])
             self.plots[0].setXRange(x0, max(x1, x0 + 1), padding=0.02)  # plots[1] is linked
         if len(self.raw):
-            vals = "  ".join(f"{_STYLE[k][1]} {self.raw.last(k):+.3f}" for k in SERIES)
+            vals = "  ".join(f"{_STYLE[k][1]} {self.raw.last(k):+.3f}" for k in SERIES
+                             if not np.isnan(self.raw.last(k)))
             self.readout.setText(f"step {self.last_step}   {vals}")
         else:
             self.readout.setText("")

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from trainer.config import (
+    AUGMENT_AUTO_IMAGES,
     PRESETS,
     ConfigError,
     DataConfig,
@@ -26,16 +27,20 @@ DATASETS = (("Shapes (built-in)", "shapes"), ("Image folder", "folder"), ("MNIST
             ("Fashion-MNIST", "fashion-mnist"), ("CIFAR-10", "cifar10"), ("CelebA", "celeba"))
 LABELLED = {"shapes", "mnist", "fashion-mnist", "cifar10"}  # datasets that always have classes
 LOSS_NAMES = {"wgan-gp": "WGAN-GP", "wgan-clip": "WGAN (weight clipping)",
-              "bce": "BCE (non-saturating)"}
+              "bce": "BCE (non-saturating)", "hinge": "Hinge (SN-GAN)"}
 PRECISION_NAMES = {"fp32": "fp32 (exact)",
                    "bf16": "bf16 scores, fp32 penalty (for GPUs; ~0.3% gradient error)"}
 COMPILE_NAMES = {"auto": "auto (on a CUDA GPU)", "on": "on (any device)", "off": "off (eager)"}
-ARCH_NAMES = {"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)"}
+ARCH_NAMES = {"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)",
+              "sngan": "SN-GAN (spectral norm, projection critic)"}
+AUGMENT_NAMES = {"auto": f"auto (on under {AUGMENT_AUTO_IMAGES} images)",
+                 "ada": "adaptive, always on", "off": "off"}
 # Text fields: key -> (config section, label, kind). The key is the config field's name, so the
 # first word of a ConfigError tells which field to mark.
 TEXT_FIELDS: dict[str, tuple[str, str, str]] = {
     "z_dim": ("model", "z size", "int"), "width": ("model", "Width", "int"),
     "batch_size": ("train", "Batch size", "int"), "lr": ("train", "Learning rate", "float"),
+    "lr_critic": ("train", "Critic lr", "float?"),
     "betas": ("train", "Adam betas", "pair"), "n_critic": ("train", "Critic steps", "int"),
     "gp_lambda": ("train", "λ (penalty)", "float"), "clip": ("train", "Weight clip", "float"),
     "steps": ("train", "Total steps", "int"), "preview_every": ("train", "Preview every", "int"),
@@ -44,13 +49,18 @@ TEXT_FIELDS: dict[str, tuple[str, str, str]] = {
 TOOLTIPS = {
     "z_dim": "length of the latent vector z", "width": "base channel count of both networks",
     "n_critic": "critic updates per generator update", "steps": "generator steps in total",
+    "lr_critic": "the critic's learning rate; empty = the learning rate above (two time-scales: "
+                 "a faster critic suits one critic step per generator step)",
     "gp_lambda": "weight of the gradient penalty (WGAN-GP only)",
     "clip": "weight clipping bound (weight-clipping WGAN only)",
     "preview_every": "steps between sample grids", "checkpoint_every": "steps between checkpoints",
 }
-PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "betas", "n_critic")
+PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic")
+PRESET_CHOICES = ("arch", "loss")  # preset fields the form shows as choices, not text
 PRESET_HINTS = {"cpu-fast": "fast CPU recipe, results in about a minute",
-                "reference": "WGAN-GP paper recipe, for a GPU", "custom": "your own values"}
+                "reference": "WGAN-GP paper recipe, for a GPU",
+                "sngan": "spectral norm + hinge + projection critic, one critic step",
+                "custom": "your own values"}
 _DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
 
 
@@ -81,30 +91,39 @@ def parse_field(key: str, text: str) -> object:
     """Parse one text field; ConfigError (naming the field) if it is not the right kind."""
     kind = TEXT_FIELDS[key][2]
     t = text.strip()
+    if kind == "float?" and not t:
+        return None
     try:
         if kind == "int":
             return int(t)
-        if kind == "float":
+        if kind in ("float", "float?"):
             return float(t)
         a, b = t.replace(",", " ").split()
         return (float(a), float(b))
     except ValueError:
-        what = {"int": "an integer", "float": "a number", "pair": "two numbers, e.g. 0.5, 0.9"}
+        what = {"int": "an integer", "float": "a number", "float?": "a number, or empty",
+                "pair": "two numbers, e.g. 0.5, 0.9"}
         raise ConfigError(f"{key} must be {what[kind]} (got {t!r})") from None
 
 
 def format_value(v: object) -> str:
+    if v is None:
+        return ""
     if isinstance(v, tuple):
         return ", ".join(format_value(x) for x in v)
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def matches_preset(name: str, texts: dict[str, str]) -> bool:
-    """Do the preset-controlled text fields hold exactly the values of preset ``name``?"""
+def matches_preset(name: str, texts: dict[str, str],
+                   choices: dict[str, object] | None = None) -> bool:
+    """Do the preset-controlled fields (text, and the ``choices`` given) hold exactly the values
+    of preset ``name``?"""
     p = PRESETS.get(name)
     if p is None:
         return False
     want = {**p.get("model", {}), **p.get("train", {})}
+    if any(k in want and want[k] != v for k, v in (choices or {}).items()):
+        return False
     for k in PRESET_KEYS:
         try:
             if k in want and parse_field(k, texts[k]) != want[k]:
@@ -137,7 +156,7 @@ def build_config(base: RunConfig, texts: dict[str, str],
     values["model"].update(arch=choices["arch"], conditional=bool(choices["conditional"]))
     values["train"].update(loss=choices["loss"], device=choices["device"],
                            preset=choices["preset"])
-    for k in ("precision", "compile"):  # optional: a caller without these keeps base's
+    for k in ("precision", "compile", "augment"):  # optional: a caller without these keeps base's
         if k in choices:
             values["train"][k] = choices[k]
     if dataset == "folder" and path and not Path(path).expanduser().is_dir():

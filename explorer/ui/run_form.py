@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from explorer.ui.form_widgets import Field, combo, select
 from explorer.ui.run_fields import (
     ARCH_NAMES,
+    AUGMENT_NAMES,
     COMPILE_NAMES,
     DATASETS,
     LABELLED,
@@ -81,6 +82,11 @@ class RunForm(QWidget):
         self.device = combo({d: d for d in available_devices()})
         self.precision = combo(PRECISION_NAMES)
         self.compile = combo(COMPILE_NAMES)
+        self.augment = combo(AUGMENT_NAMES)
+        self.augment.setToolTip(
+            "differentiable colour, translation and cutout of what the critic sees, real and "
+            "generated alike, its strength steered by the critic's overfitting signal r; it "
+            "keeps a critic from memorising a small dataset")
         self.compile.setToolTip("torch.compile the training step (with CUDA graphs on a GPU); "
                                 "a step that cannot be compiled runs eager")
         self.edits = {k: QLineEdit() for k in TEXT_FIELDS}
@@ -109,8 +115,10 @@ class RunForm(QWidget):
         model.addRow("", self.conditional)
         model.addRow("Preset", self.preset)
         model.addRow("", self.preset_hint)
-        for k in ("z_dim", "width", "batch_size", "lr", "betas", "n_critic", "gp_lambda", "clip"):
+        for k in ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic",
+                  "gp_lambda", "clip"):
             model.addRow(TEXT_FIELDS[k][1], self.fields[k])
+        model.addRow("Augmentation", self.augment)
         run = QFormLayout()
         for k in ("steps", "preview_every", "checkpoint_every"):
             run.addRow(TEXT_FIELDS[k][1], self.fields[k])
@@ -129,7 +137,7 @@ class RunForm(QWidget):
 
         self.set_config(apply_preset(RunConfig(), default_preset(auto_device())))
         for w in (self.dataset, self.image_size, self.arch, self.loss, self.device,
-                  self.precision, self.compile):
+                  self.precision, self.compile, self.augment):
             w.currentIndexChanged.connect(self._on_field_changed)
         self.preset.currentIndexChanged.connect(self._on_preset_changed)
         self.conditional.toggled.connect(self._on_field_changed)
@@ -154,6 +162,7 @@ class RunForm(QWidget):
             select(self.device, cfg.train.device)
             select(self.precision, cfg.train.precision)
             select(self.compile, cfg.train.compile)
+            select(self.augment, cfg.train.augment)
             select(self.preset, cfg.train.preset if cfg.train.preset in PRESETS else "custom")
             for k, (section, _, _) in TEXT_FIELDS.items():
                 self.edits[k].setText(format_value(getattr(getattr(cfg, section), k)))
@@ -208,7 +217,8 @@ class RunForm(QWidget):
             self.run_dir_edit.setText(str(self.fresh_run_dir()))
             self._filling = False
         if self.preset.currentData() != "custom" and not matches_preset(
-                self.preset.currentData(), {k: e.text() for k, e in self.edits.items()}):
+                self.preset.currentData(), {k: e.text() for k, e in self.edits.items()},
+                {"arch": self.arch.currentData(), "loss": self.loss.currentData()}):
             self._filling = True
             select(self.preset, "custom")
             self._filling = False
@@ -228,7 +238,8 @@ class RunForm(QWidget):
                    "loss": self.loss.currentData(), "device": self.device.currentData(),
                    "preset": self.preset.currentData(),
                    "precision": self.precision.currentData(),
-                   "compile": self.compile.currentData()}
+                   "compile": self.compile.currentData(),
+                   "augment": self.augment.currentData()}
         self._cfg, errors = build_config(self._base, texts, choices)
         problem = run_dir_problem(self.run_dir_edit.text())
         if problem:
@@ -278,7 +289,10 @@ class RunForm(QWidget):
         try:
             for section in ("model", "train"):
                 for k, v in PRESETS[name][section].items():
-                    self.edits[k].setText(format_value(v))
+                    if k in self.edits:
+                        self.edits[k].setText(format_value(v))
+            select(self.arch, PRESETS[name]["model"]["arch"])
+            select(self.loss, PRESETS[name]["train"]["loss"])
         finally:
             self._filling = False
         self._on_field_changed()

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.core.timelapse import preview_frames
 from trainer.checkpoint import is_resumable
-from trainer.runlog import STAT_KEYS
+from trainer.runlog import STAT_KEYS, row_values
 
 COLUMNS = ("step", *STAT_KEYS, "time")
 
@@ -56,8 +56,7 @@ class LogTail:
         for line in lines:
             try:
                 rec = json.loads(line)
-                rows.append([float(rec.get(k, np.nan)) if k == "time" else float(rec[k])
-                             for k in COLUMNS])
+                rows.append(row_values(rec, COLUMNS))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
         return reset, _columns(rows)

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.ui.loss_plot import SERIES, LossPlot
 from explorer.ui.train_grid import SampleGrid
@@ -29,6 +37,14 @@ class TrainDisplay(QWidget):
                                "starts: watch noise turn into images.")
         self.grid_title = QLabel("Samples")
         self.grid_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # With augmentation on, the grid can show real images as the critic sees them instead.
+        self.critic_box = QCheckBox("What the critic sees")
+        self.critic_box.setToolTip("Real images with the augmentation the critic trains on at "
+                                   "the current strength p (colour, translation, cutout)")
+        self.critic_box.toggled.connect(self._on_critic_view_toggled)
+        self.critic_box.hide()
+        self._samples: tuple[int, np.ndarray | None, str] = (0, None, "")
+        self._critic_view: np.ndarray | None = None
         self.message = QLabel("Choose a dataset and press Start.")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -41,7 +57,10 @@ class TrainDisplay(QWidget):
         grid_box = QWidget()
         grid_lay = QVBoxLayout(grid_box)
         grid_lay.setContentsMargins(0, 0, 0, 0)
-        grid_lay.addWidget(self.grid_title)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.grid_title, 1)
+        title_row.addWidget(self.critic_box)
+        grid_lay.addLayout(title_row)
         grid_lay.addWidget(self.grid, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.plot)
@@ -59,6 +78,9 @@ class TrainDisplay(QWidget):
 
     def clear(self) -> None:
         self.plot.clear()
+        self._samples, self._critic_view = (0, None, ""), None
+        self.critic_box.setChecked(False)
+        self.critic_box.hide()
         self.grid.set_image(None)
         self.grid_title.setText("Samples")
         self.progress.reset()
@@ -70,10 +92,26 @@ class TrainDisplay(QWidget):
         get = cols.__getitem__ if isinstance(cols, dict) else lambda k: getattr(cols, k)
         self.plot.append(steps, **{k: get(k) for k in SERIES})
 
-    def show_grid(self, step: int, grid: np.ndarray | None, note: str = "") -> None:
+    def show_grid(self, step: int, grid: np.ndarray | None, note: str = "",
+                  critic_view: np.ndarray | None = None) -> None:
+        """The sample grid of ``step``; ``critic_view``: the same step's augmented real images
+        (the check box to show them appears while a run has them)."""
+        self._samples, self._critic_view = (step, grid, note), critic_view
+        self.critic_box.setVisible(critic_view is not None)
+        self._show_current()
+
+    def _show_current(self) -> None:
+        step, grid, note = self._samples
+        if self._critic_view is not None and self.critic_box.isChecked():
+            self.grid.set_image(self._critic_view)
+            self.grid_title.setText(f"Real images as the critic sees them at step {step}")
+            return
         self.grid.set_image(grid)
         self.grid_title.setText(f"Samples at step {step}{note}" if grid is not None
                                 else "Samples")
+
+    def _on_critic_view_toggled(self, _on: bool) -> None:
+        self._show_current()
 
     def show_error(self, message: str) -> None:
         self.banner.setText(message)

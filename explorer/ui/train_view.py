@@ -257,7 +257,7 @@ class TrainView(QWidget):
 
     def _on_previewed(self, pv: Preview) -> None:
         rows = ", a row per class" if self._conditional() else ""
-        self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}")
+        self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}", pv.critic_view)
         if self.share_box.isChecked():
             self.live.offer(pv)
 

@@ -45,7 +45,9 @@ def merge_stats(batches: list[StepStats]) -> StepStats:
         [v for b in batches for v in b.gen_loss],
         [v for b in batches for v in b.gp],
         [v for b in batches for v in b.wdist],
-        last.steps_per_s, last.images_per_s)
+        last.steps_per_s, last.images_per_s,
+        [v for b in batches for v in b.r],
+        [v for b in batches for v in b.aug_p])
 
 
 class TrainWorker(QObject):
