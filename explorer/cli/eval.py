@@ -2,6 +2,7 @@
 
     python main.py eval --checkpoint runs/shapes-32            newest checkpoint of a run
     python main.py eval --checkpoint runs/shapes-32 --over-steps --out eval.json
+    python main.py sample --checkpoint runs/shapes-32/best     the snapshot marked best
 
 The first eval of a run trains a small classifier on its real data and caches it in the run
 folder (eval_classifier.pt); later evals reuse it.
@@ -19,12 +20,14 @@ from explorer.cli.common import write_report
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True,
-                   help="checkpoint.pt, a snapshot, or a run folder (its newest checkpoint)")
+                   help="checkpoint.pt, a snapshot, a run folder (its newest checkpoint), "
+                        "or RUN/best")
     p.add_argument("--n", type=int, default=2000,
                    help="generated (and real) images per figure (default 2000)")
     p.add_argument("--out", type=Path, default=Path("eval.json"), help="JSON output path")
     p.add_argument("--over-steps", action="store_true",
-                   help="also evaluate every snapshot in the run's snapshots/ (quality vs step)")
+                   help="also evaluate every snapshot in the run's snapshots/ (quality vs "
+                        "step) and mark the best in RUN/best.json (--checkpoint RUN/best)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--classifier-steps", type=int, default=500,
                    help="training steps of the eval classifier when it is not cached yet")
@@ -57,21 +60,32 @@ def format_table(r: dict[str, Any]) -> str:
     from explorer.core.quality import summary_lines
 
     lines = [f"checkpoint {r['checkpoint']}", *summary_lines(r), ""]
-    head = f"{'model':<6} {'FD':>9} {'accuracy':>9} {'coverage':>9}  per-class accuracy / share"
+    head = (f"{'model':<6} {'FD':>9} {'precision':>9} {'recall':>9} {'accuracy':>9} "
+            f"{'coverage':>9} {'copies':>7} {'nn ratio':>8}  per-class accuracy / share")
     lines += [head, "-" * len(head)]
     for name, m in r["models"].items():
         per = m.get("per_class_accuracy") or m.get("predicted_share") or []
-        lines.append(f"{name:<6} {m['fd']:>9.3f} {_pct(m.get('accuracy')):>9} "
-                     f"{_pct(m.get('coverage')):>9}  "
+        mem = m.get("memorisation") or {}
+        ratio = mem.get("median_ratio")
+        lines.append(f"{name:<6} {m['fd']:>9.3f} {_pct(m.get('precision')):>9} "
+                     f"{_pct(m.get('recall')):>9} {_pct(m.get('accuracy')):>9} "
+                     f"{_pct(m.get('coverage')):>9} {_pct(mem.get('near_copy_share')):>7} "
+                     f"{'-' if ratio is None else f'{ratio:.2f}':>8}  "
                      + " ".join("-" if p is None else f"{p:.2f}" for p in per))
+    lines.append("copies: share of samples nearer a training image than 99% of real images; "
+                 "nn ratio: their median distance to it over real images' (~1 = like the data)")
     if r.get("over_steps"):
-        lines += ["", f"{'step':>8} {'FD':>9} {'accuracy':>9} {'coverage':>9}"]
+        best = (r.get("best") or {}).get("step")
+        lines += ["", f"{'step':>8} {'FD':>9} {'precision':>9} {'recall':>9} {'accuracy':>9} "
+                      f"{'coverage':>9} {'copies':>7}"]
         for row in r["over_steps"]:
             if "error" in row:
                 lines.append(f"{row['snapshot']}: {row['error']}")
                 continue
-            lines.append(f"{row['step']:>8} {row['fd']:>9.3f} {_pct(row.get('accuracy')):>9} "
-                         f"{_pct(row.get('coverage')):>9}")
+            lines.append(f"{row['step']:>8} {row['fd']:>9.3f} {_pct(row.get('precision')):>9} "
+                         f"{_pct(row.get('recall')):>9} {_pct(row.get('accuracy')):>9} "
+                         f"{_pct(row.get('coverage')):>9} {_pct(row.get('near_copy_share')):>7}"
+                         + ("  <- best" if row["step"] == best else ""))
     return "\n".join(lines)
 
 

@@ -1,14 +1,17 @@
-"""Sample quality, measured (DESIGN.md §6): Fréchet distance, class accuracy, coverage.
+"""Sample quality, measured: Fréchet distance, class accuracy, coverage,
+precision and recall, memorisation, and the best snapshot of a run.
 
 Figures are taken in the feature space of the run's eval classifier (eval_classifier.py): the
-Fréchet distance between real and generated images, the class accuracy of conditional samples at
-their requested class, and the per-class coverage of the predictions (a mode-collapse check),
-for G_ema and G, and for every snapshot of a run. Qt-free; ``explorer/cli/eval.py`` prints and
-writes them.
+Fréchet distance between real and generated images, k-NN precision and recall (fidelity.py), the
+class accuracy of conditional samples at their requested class, and the per-class coverage of
+the predictions (a mode-collapse check), for G_ema and G, and for every snapshot of a run.
+Memorisation (nearest training image) is measured in downsampled pixels. Qt-free;
+``explorer/cli/eval.py`` prints and writes them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +21,24 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.core.demo import write_dir
 from explorer.core.eval_classifier import (
     EvalClassifier,
     as_float,
     classifier_for_run,
     split_indices,
 )
-from trainer.checkpoint import CheckpointError, config_of, find_checkpoint, load_generator, load_raw
+from explorer.core.fidelity import K, memorisation, nearest, pixel_vectors, precision_recall
+from trainer.checkpoint import (
+    BEST_NAME,
+    CheckpointError,
+    config_of,
+    load_generator,
+    load_raw,
+    resolve_checkpoint,
+)
 from trainer.data import DataError, ImageData, StreamingData, in_memory, load_dataset
+from trainer.fileio import atomic_write_text
 
 Progress = Callable[[str], None]
 
@@ -42,6 +55,10 @@ class RealSet:
     features: np.ndarray  # (N, 128) eval-classifier features
     baseline_features: np.ndarray | None  # (M, 128), M <= N, of other real images, if any
     class_share: torch.Tensor | None  # (K,) class frequencies of the whole dataset
+    # Memorisation: training images as pixel vectors (fidelity.pixel_vectors), and each of the
+    # real images' distance to its nearest *other* training image.
+    train_pixels: torch.Tensor | None = None  # (M, D)
+    real_nn: torch.Tensor | None = None  # (N,)
 
 
 def frechet_distance_stats(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray,
@@ -102,7 +119,43 @@ def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> Rea
     if data.labels is not None and data.class_names:
         labels = data.labels.cpu()[idx]
         share = torch.bincount(data.labels.cpu(), minlength=data.n_classes).float() / len(data)
-    return RealSet(labels, feats.numpy(), base, share)
+    train_pixels, real_nn = memorisation_reference(data, idx, seed)
+    return RealSet(labels, feats.numpy(), base, share, train_pixels, real_nn)
+
+
+MAX_TRAIN_IMAGES = 50_000  # memorisation compares with at most this many training images
+
+
+def memorisation_reference(data: ImageData, idx: torch.Tensor,
+                           seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training images as pixel vectors (M, D), the real images idx's distance to their nearest
+    other training image (N,)). The GAN trains on every image of its data, so every image is a
+    training image; a real image's own copy is left out of its search (leave-one-out), which is
+    what a fresh draw from the data would read."""
+    n_data = len(data)
+    ref_idx = torch.arange(n_data)
+    if n_data > MAX_TRAIN_IMAGES:
+        g = torch.Generator().manual_seed(seed + 1)
+        ref_idx = torch.randperm(n_data, generator=g)[:MAX_TRAIN_IMAGES].sort().values
+    dev = data.images.device
+    train = torch.cat([pixel_vectors(as_float(data.images[ref_idx[i:i + 4096].to(dev)]).cpu())
+                       for i in range(0, len(ref_idx), 4096)])
+    where = torch.full((n_data,), -1, dtype=torch.long)
+    where[ref_idx] = torch.arange(len(ref_idx))
+    queries = pixel_vectors(as_float(data.images[idx.to(dev)]).cpu())
+    real_nn = nearest(queries, train, exclude=where[idx])[0][:, 0]
+    return train, real_nn
+
+
+def manifold_floor(real: RealSet) -> dict[str, float] | None:
+    """Precision and recall of real images against other real images (the two sets of the FD
+    noise floor): what a perfect generator reads at about this n. None with too few images."""
+    a, b = real.features, real.baseline_features
+    if b is None:
+        a, b = a[: len(a) // 2], a[len(a) // 2:]
+    if min(len(a), len(b)) <= K:
+        return None
+    return precision_recall(a, b)
 
 
 def noise_floor(real: RealSet) -> tuple[float, list[int]]:
@@ -130,13 +183,21 @@ def evaluate_generator(G: nn.Module, clf: EvalClassifier, real: RealSet, z_dim: 
         if real.labels is None or real.class_share is None:
             raise QualityError("a conditional model needs class labels in its data")
         y = torch.nn.functional.one_hot(real.labels, len(real.class_share)).float()
-    feats, outs = [], []
+    feats, outs, pixels = [], [], []
     for i in range(0, n, batch):
         x = G(z[i:i + batch].to(dev), None if y is None else y[i:i + batch].to(dev))
         f, o = clf.run(x)  # (b, C, H, W) in [-1, 1] -> (b, 128), (b, n_out)
         feats.append(f)
         outs.append(o)
-    out: dict[str, Any] = {"fd": frechet_distance(real.features, torch.cat(feats).numpy())}
+        if real.train_pixels is not None:
+            pixels.append(pixel_vectors(x.float().cpu()))
+    fake = torch.cat(feats)
+    out: dict[str, Any] = {"fd": frechet_distance(real.features, fake.numpy())}
+    if n > K:
+        out |= precision_recall(real.features, fake)
+    if real.train_pixels is not None and real.real_nn is not None:
+        gen_nn = nearest(torch.cat(pixels), real.train_pixels)[0][:, 0]
+        out["memorisation"] = memorisation(gen_nn, real.real_nn)
     if clf.kind == "classes" and real.class_share is not None:
         pred = torch.cat(outs).argmax(1)
         out |= class_report(pred, len(real.class_share), real.class_share,
@@ -145,13 +206,11 @@ def evaluate_generator(G: nn.Module, clf: EvalClassifier, real: RealSet, z_dim: 
 
 
 def resolve_run(path: Path) -> tuple[Path, Path]:
-    """(checkpoint file, run folder) for a checkpoint, a snapshot or a run folder."""
-    path = Path(path)
-    if path.is_dir():
-        ckpt = find_checkpoint(path)
-        if ckpt is None:
-            raise QualityError(f"{path} holds no checkpoint (checkpoint.pt or snapshots/)")
-        return ckpt, path
+    """(checkpoint file, run folder) for a checkpoint, a snapshot, a run folder or RUN/best."""
+    try:
+        path = resolve_checkpoint(path)
+    except CheckpointError as e:
+        raise QualityError(str(e)) from None
     run_dir = path.parent.parent if path.parent.name == "snapshots" else path.parent
     return path, run_dir
 
@@ -184,6 +243,7 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
         "classifier": {"kind": clf.kind, "held_out": clf.held_out, "cache": note,
                        "feature_dim": int(real.features.shape[1])},
         "fd_real_vs_real": floor, "fd_real_vs_real_n": floor_n,
+        "pr_real_vs_real": manifold_floor(real),
         "models": {}}
     if clf.kind == "random-features":
         result["classifier"]["warning"] = ("the data has neither classes nor attributes: "
@@ -197,9 +257,42 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
         G = load_generator(ckpt, device, use_ema=use_ema).generator
         result["models"][name] = evaluate_generator(G, clf, real, cfg.model.z_dim, cond, seed)
     if over_steps:
-        result["over_steps"] = _over_steps(run_dir, clf, real, cfg.model.z_dim, cond, device,
-                                           seed, progress)
+        rows = _over_steps(run_dir, clf, real, cfg.model.z_dim, cond, device, seed, progress)
+        result["over_steps"] = rows
+        best = best_row(rows)
+        if best is not None:
+            result["best"] = mark_best(run_dir, best, n)
     return result
+
+
+def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The best evaluated snapshot: lowest FD; of equal FDs (to 3 digits, as printed), the one
+    with the higher precision + recall, then the later step."""
+    ok = [r for r in rows if "error" not in r]
+    if not ok:
+        return None
+    return min(ok, key=lambda r: (round(r["fd"], 3),
+                                  -(r.get("precision") or 0) - (r.get("recall") or 0),
+                                  -r["step"]))
+
+
+def mark_best(run_dir: Path, row: dict[str, Any], n: int) -> dict[str, Any]:
+    """Record the best snapshot in run_dir/best.json, so ``--checkpoint RUN/best`` opens it in
+    every command. Returns the JSON's "best" entry (with where it was written, or why not)."""
+    best = {"step": row["step"], "path": str(run_dir / "snapshots" / row["snapshot"]),
+            "fd": row["fd"], "rule": "lowest FD; ties: higher precision + recall"}
+    marker = {"step": row["step"], "path": f"snapshots/{row['snapshot']}", "fd": row["fd"],
+              "precision": row.get("precision"), "recall": row.get("recall"), "n": n,
+              "rule": best["rule"]}
+    if write_dir(run_dir) != run_dir:
+        best["marker_error"] = "the bundled demo is never written to"
+        return best
+    try:
+        atomic_write_text(run_dir / BEST_NAME, json.dumps(marker, indent=2) + "\n")
+        best["marker"] = str(run_dir / BEST_NAME)
+    except OSError as e:
+        best["marker_error"] = f"cannot write {run_dir / BEST_NAME}: {e.strerror or e}"
+    return best
 
 
 def _warnings(r: dict[str, Any], asked: int, n_data: int) -> list[str]:
@@ -233,6 +326,19 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     at = "at this n" if a == b == r["n"] else f"{a} vs {b} real images"
     lines = [f"step {r['step']}, n = {r['n']}; classifier: {c['kind']}, {trust}; {c['cache']}",
              f"FD real vs real (noise floor {at}): {r['fd_real_vs_real']:.3f}"]
+    pr = r.get("pr_real_vs_real")
+    if pr:
+        lines.append(f"precision / recall real vs real (k = {K}, the same sets): "
+                     f"{pr['precision']:.2f} / {pr['recall']:.2f}")
+    mem = next((m["memorisation"] for m in r.get("models", {}).values() if "memorisation" in m),
+               None)
+    if mem:
+        lines.append(f"memorisation: real images lie a median {mem['median_nn_real']:.2f} from the "
+                     "nearest other training image; near-copy = "
+                     f"closer than {mem['near_copy_threshold']:.2f} (1% of real images are)")
+    if r.get("best"):
+        lines.append(f"best snapshot: step {r['best']['step']} (lowest FD), "
+                     f"open it with --checkpoint {Path(r['best']['path']).parents[1]}/best")
     if r["class_names"]:
         lines.append(f"classes: {', '.join(r['class_names'])}")
     lines += [f"warning: {w}" for w in r.get("warnings", [])]
@@ -252,5 +358,8 @@ def _over_steps(run_dir: Path, clf: EvalClassifier, real: RealSet, z_dim: int, c
         progress(f"snapshot {snap.name}")
         r = evaluate_generator(model.generator, clf, real, z_dim, cond, seed)
         rows.append({"step": model.step, "snapshot": snap.name, "fd": r["fd"],
-                     **{k: r[k] for k in ("accuracy", "coverage") if k in r}})
+                     **{k: r[k] for k in ("precision", "recall", "accuracy", "coverage")
+                        if k in r}})
+        if "memorisation" in r:
+            rows[-1]["near_copy_share"] = r["memorisation"]["near_copy_share"]
     return rows
