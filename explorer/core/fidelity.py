@@ -57,8 +57,8 @@ def inside_any_ball(queries: Any, centres: Any, radii: torch.Tensor,
 def precision_recall(real: Any, fake: Any, k: int = K) -> dict[str, float]:
     """k-NN precision (fake inside the real manifold) and recall (real inside the fake one)."""
     real, fake = _as_float(real), _as_float(fake)
-    precision = inside_any_ball(fake, real, knn_radii(real, k)).float().mean()
-    recall = inside_any_ball(real, fake, knn_radii(fake, k)).float().mean()
+    precision = inside_any_ball(fake, real, knn_radii(real, k)).double().mean()
+    recall = inside_any_ball(real, fake, knn_radii(fake, k)).double().mean()
     return {"precision": float(precision), "recall": float(recall)}
 
 
@@ -115,6 +115,6 @@ def memorisation(generated_nn: torch.Tensor, real_nn: torch.Tensor,
             "median_ratio": med_g / med_r if med_r > 0 else None,
             "near_copy_threshold": threshold,
             "near_copy_share": float((g <= threshold).double().mean()),
-            "near_copy_rule": (f"closer to a training image than the {percentile:g}th "
-                               "percentile of real images' distance to the other training "
-                               f"images ({PIXEL_SIZE}px pixels)")}
+            "near_copy_rule": (f"nearer its nearest training image than the nearest "
+                               f"{percentile:g}% of real images are to the other training "
+                               f"images (pixels, at most {PIXEL_SIZE} x {PIXEL_SIZE})")}

@@ -28,7 +28,14 @@ from explorer.core.eval_classifier import (
     classifier_for_run,
     split_indices,
 )
-from explorer.core.fidelity import K, memorisation, nearest, pixel_vectors, precision_recall
+from explorer.core.fidelity import (
+    NEAR_COPY_PERCENTILE,
+    K,
+    memorisation,
+    nearest,
+    pixel_vectors,
+    precision_recall,
+)
 from trainer.checkpoint import (
     BEST_NAME,
     CheckpointError,
@@ -333,9 +340,10 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     mem = next((m["memorisation"] for m in r.get("models", {}).values() if "memorisation" in m),
                None)
     if mem:
-        lines.append(f"memorisation: real images lie a median {mem['median_nn_real']:.2f} from the "
-                     "nearest other training image; near-copy = "
-                     f"closer than {mem['near_copy_threshold']:.2f} (1% of real images are)")
+        lines.append(f"memorisation: real images lie a median {mem['median_nn_real']:.2f} "
+                     "from the nearest other training image; near-copy = closer than "
+                     f"{mem['near_copy_threshold']:.2f} ({NEAR_COPY_PERCENTILE:g}% of real "
+                     "images are)")
     if r.get("best"):
         lines.append(f"best snapshot: step {r['best']['step']} (lowest FD), "
                      f"open it with --checkpoint {Path(r['best']['path']).parents[1]}/best")
