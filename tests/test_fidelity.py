@@ -141,3 +141,40 @@ def test_eval_over_steps_marks_the_best_and_every_command_opens_it(trained_run, 
     (trained_run / "best.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="unreadable"):
         load_generator(best)
+
+
+def test_stop_advice_after_patience_evaluations_without_gain():
+    from explorer.core.quality import stop_advice
+
+    rows = [{"step": 2, "fd": 9.0}, {"step": 4, "fd": 5.0}, {"step": 6, "fd": 6.0}]
+    assert stop_advice(rows, patience=2) is None
+    rows.append({"step": 8, "fd": 5.5})
+    advice = stop_advice(rows, patience=2)
+    assert "no gain in the last 2 evaluations" in advice and "step 4" in advice
+    rows.append({"step": 10, "fd": 4.0})  # a new best resets the count
+    assert stop_advice(rows, patience=2) is None
+    assert stop_advice([], patience=1) is None
+
+
+def test_eval_watch_evaluates_each_snapshot_and_advises(trained_run, tmp_path, capsys):
+    out = tmp_path / "watch.json"
+    assert main(["eval", "--checkpoint", str(trained_run), "--watch", "--patience", "1",
+                 "--stop-after-idle", "0", "--poll", "0.01", "--n", "16",
+                 "--classifier-steps", "3", "--device", "cpu", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert [row["step"] for row in r["over_steps"]] == [4, 6]
+    assert (trained_run / "best.json").is_file() and r["best"]["step"] in (4, 6)
+    printed = capsys.readouterr().out
+    assert printed.count("step ") >= 2 and "<- best" in printed
+    if r["best"]["step"] == 4:  # step 6 brought no gain: with patience 1, advice
+        assert r["advice"] and "advice: no gain" in printed
+    else:
+        assert r["advice"] is None
+    empty = tmp_path / "empty"
+    (empty / "snapshots").mkdir(parents=True)
+    for f in ("checkpoint.pt", "config.json"):
+        (empty / f).write_bytes((trained_run / f).read_bytes())
+    assert main(["eval", "--checkpoint", str(empty), "--watch", "--stop-after-idle", "0",
+                 "--poll", "0.01", "--n", "16", "--classifier-steps", "3", "--device", "cpu",
+                 "--out", str(out)]) == 1
+    assert "no snapshot" in capsys.readouterr().err

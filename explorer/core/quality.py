@@ -227,6 +227,28 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
                         over_steps: bool = False, seed: int = 0,
                         progress: Progress = lambda s: None) -> dict[str, Any]:
     """All quality figures of a checkpoint (and optionally of every snapshot of its run)."""
+    result, ctx = _setup(path, n, device, classifier_steps, retrain, seed, progress)
+    ckpt, run_dir, d, cfg, clf, real, cond = ctx
+    n = result["n"]
+    for name, use_ema in (("G_ema", True), ("G", False)):
+        if name == "G" and "G" not in d:
+            continue  # snapshots hold G_ema only
+        progress(f"evaluating {name} on {n} samples")
+        G = load_generator(ckpt, device, use_ema=use_ema).generator
+        result["models"][name] = evaluate_generator(G, clf, real, cfg.model.z_dim, cond, seed)
+    if over_steps:
+        rows = _over_steps(run_dir, clf, real, cfg.model.z_dim, cond, device, seed, progress)
+        result["over_steps"] = rows
+        best = best_row(rows)
+        if best is not None:
+            result["best"] = mark_best(run_dir, best, n)
+    return result
+
+
+def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int, retrain: bool,
+           seed: int, progress: Progress) -> tuple[dict[str, Any], tuple]:
+    """The result's header (n, classifier, floors, warnings) and what measuring needs:
+    (checkpoint, run folder, its dict, config, classifier, real set, conditional)."""
     ckpt, run_dir = resolve_run(path)
     d = load_raw(ckpt)  # CheckpointError for a missing, damaged or unsafe file
     cfg = config_of(d, ckpt.name)
@@ -257,18 +279,62 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
                                            "features come from a fixed random CNN")
     result["warnings"] = ([sampled] if sampled else []) + _warnings(result, asked=n_asked,
                                                                      n_data=len(data))
-    for name, use_ema in (("G_ema", True), ("G", False)):
-        if name == "G" and "G" not in d:
-            continue  # snapshots hold G_ema only
-        progress(f"evaluating {name} on {n} samples")
-        G = load_generator(ckpt, device, use_ema=use_ema).generator
-        result["models"][name] = evaluate_generator(G, clf, real, cfg.model.z_dim, cond, seed)
-    if over_steps:
-        rows = _over_steps(run_dir, clf, real, cfg.model.z_dim, cond, device, seed, progress)
-        result["over_steps"] = rows
-        best = best_row(rows)
-        if best is not None:
-            result["best"] = mark_best(run_dir, best, n)
+    return result, (ckpt, run_dir, d, cfg, clf, real, cond)
+
+
+def stop_advice(rows: list[dict[str, Any]], patience: int) -> str | None:
+    """Advice to stop training once the last ``patience`` evaluations brought no gain over the
+    best (best_row), else None."""
+    ok = sorted((r for r in rows if "error" not in r), key=lambda r: r["step"])
+    best = best_row(ok)
+    if best is None:
+        return None
+    since = sum(1 for r in ok if r["step"] > best["step"])
+    if since < patience:
+        return None
+    return (f"no gain in the last {since} evaluations (best: step {best['step']}, FD "
+            f"{best['fd']:.3f}): more training may not help; consider stopping (the best "
+            "snapshot stays openable as RUN/best)")
+
+
+def watch_run(path: Path, n: int = 2000, device: str | torch.device = "cpu",
+              classifier_steps: int = 500, patience: int = 3, seed: int = 0,
+              poll_s: float = 30.0, idle_exit_s: float | None = None,
+              progress: Progress = lambda s: None,
+              on_row: Callable[[dict[str, Any], dict[str, Any]], None] = lambda row, r: None,
+              should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+    """Evaluate each snapshot of a run as training writes it, in this process (off the
+    training's own process and its steps), marking the best and advising when to stop.
+
+    Ends when ``should_stop()``, or after ``idle_exit_s`` seconds without a new snapshot (None:
+    never). ``on_row(row, result)`` after each evaluation; the result holds "over_steps", "best"
+    and "advice" (None until ``patience`` evaluations in a row brought no gain).
+    """
+    import time
+
+    result, ctx = _setup(path, n, device, classifier_steps, False, seed, progress)
+    _, run_dir, _, cfg, clf, real, cond = ctx
+    result |= {"over_steps": [], "advice": None, "patience": patience}
+    seen: set[str] = set()
+    idle_since = time.monotonic()
+    while not should_stop():
+        new = [p for p in sorted((run_dir / "snapshots").glob("step_*.pt")) if p.name not in seen]
+        for snap in new:
+            if should_stop():
+                break
+            row = _snapshot_row(snap, clf, real, cfg.model.z_dim, cond, device, seed, progress)
+            seen.add(snap.name)  # snapshots appear atomically: one that fails to load is damaged
+            result["over_steps"].append(row)
+            best = best_row(result["over_steps"])
+            if best is not None:
+                result["best"] = mark_best(run_dir, best, result["n"])
+            result["advice"] = stop_advice(result["over_steps"], patience)
+            on_row(row, result)
+            idle_since = time.monotonic()
+        if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+            break
+        if not new:
+            time.sleep(poll_s)
     return result
 
 
@@ -356,18 +422,21 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
 def _over_steps(run_dir: Path, clf: EvalClassifier, real: RealSet, z_dim: int, cond: bool,
                 device: str | torch.device, seed: int, progress: Progress) -> list[dict[str, Any]]:
     """G_ema figures of every snapshot in run_dir/snapshots, in step order."""
-    rows = []
-    for snap in sorted((run_dir / "snapshots").glob("step_*.pt")):
-        try:
-            model = load_generator(snap, device)
-        except CheckpointError as e:  # e.g. a snapshot being written right now: skip it
-            rows.append({"snapshot": snap.name, "error": str(e)})
-            continue
-        progress(f"snapshot {snap.name}")
-        r = evaluate_generator(model.generator, clf, real, z_dim, cond, seed)
-        rows.append({"step": model.step, "snapshot": snap.name, "fd": r["fd"],
-                     **{k: r[k] for k in ("precision", "recall", "accuracy", "coverage")
-                        if k in r}})
-        if "memorisation" in r:
-            rows[-1]["near_copy_share"] = r["memorisation"]["near_copy_share"]
-    return rows
+    return [_snapshot_row(snap, clf, real, z_dim, cond, device, seed, progress)
+            for snap in sorted((run_dir / "snapshots").glob("step_*.pt"))]
+
+
+def _snapshot_row(snap: Path, clf: EvalClassifier, real: RealSet, z_dim: int, cond: bool,
+                  device: str | torch.device, seed: int, progress: Progress) -> dict[str, Any]:
+    """One snapshot's G_ema figures, or {"snapshot", "error"} if it cannot be read."""
+    try:
+        model = load_generator(snap, device)
+    except CheckpointError as e:  # e.g. a snapshot being written right now: skip it
+        return {"snapshot": snap.name, "error": str(e)}
+    progress(f"snapshot {snap.name}")
+    r = evaluate_generator(model.generator, clf, real, z_dim, cond, seed)
+    row = {"step": model.step, "snapshot": snap.name, "fd": r["fd"],
+           **{k: r[k] for k in ("precision", "recall", "accuracy", "coverage") if k in r}}
+    if "memorisation" in r:
+        row["near_copy_share"] = r["memorisation"]["near_copy_share"]
+    return row
