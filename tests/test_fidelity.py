@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from explorer.core import eval_classifier as ec
+from explorer.core.best_snapshot import best_row
 from explorer.core.fidelity import knn_radii, memorisation, nearest, precision_recall
-from explorer.core.quality import best_row, evaluate_generator, manifold_floor, real_set
+from explorer.core.quality import evaluate_generator, manifold_floor, real_set
 from main import main
 from trainer.checkpoint import CheckpointError, load_generator
 from trainer.data.shapes import make_shapes
@@ -144,7 +145,7 @@ def test_eval_over_steps_marks_the_best_and_every_command_opens_it(trained_run, 
 
 
 def test_stop_advice_after_patience_evaluations_without_gain():
-    from explorer.core.quality import stop_advice
+    from explorer.core.best_snapshot import stop_advice
 
     rows = [{"step": 2, "fd": 9.0}, {"step": 4, "fd": 5.0}, {"step": 6, "fd": 6.0}]
     assert stop_advice(rows, patience=2) is None
