@@ -179,3 +179,33 @@ def test_eval_watch_evaluates_each_snapshot_and_advises(trained_run, tmp_path, c
                  "--poll", "0.01", "--n", "16", "--classifier-steps", "3", "--device", "cpu",
                  "--out", str(out)]) == 1
     assert "no snapshot" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("channels,size", [(1, 8), (3, 128)])
+def test_unlabelled_folders_of_any_size_get_every_figure(channels, size):
+    """No classes or attributes (a random-feature classifier), grey or colour, 8 to 128 px."""
+    from trainer.data import ImageData
+
+    g = torch.Generator().manual_seed(0)
+    data = ImageData(torch.randint(0, 256, (40, channels, size, size), dtype=torch.uint8,
+                                   generator=g))
+    clf = ec.train_classifier(data, "k", steps=1)
+    real = real_set(data, clf, n=16)
+    assert real.train_pixels.shape == (40, channels * min(size, 16) ** 2)
+    r = evaluate_generator(_Fixed(ec.as_float(data.images[:16])), clf, real, z_dim=4,
+                           conditional=False)
+    assert r["memorisation"]["near_copy_share"] == 1.0  # it returned training images
+    assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 and "accuracy" not in r
+    assert manifold_floor(real) is not None
+
+
+def test_over_steps_result_carries_the_stop_advice_into_the_summary():
+    from explorer.core.quality import summary_lines
+
+    r = {"step": 6, "n": 16, "classifier": {"kind": "classes", "cache": "", "held_out": {
+        "metric": None}}, "fd_real_vs_real": 1.0, "class_names": [], "models": {},
+        "best": {"step": 2, "path": "run/snapshots/step_0000002.pt"},
+        "advice": "no gain in the last 3 evaluations"}
+    lines = summary_lines(r)
+    assert "advice: no gain in the last 3 evaluations" in lines
+    assert any("--checkpoint run/best" in x for x in lines)

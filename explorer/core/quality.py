@@ -200,7 +200,8 @@ def evaluate_generator(G: nn.Module, clf: EvalClassifier, real: RealSet, z_dim: 
     if n > K:
         out |= precision_recall(real.features, fake)
     if real.train_pixels is not None and real.real_nn is not None:
-        gen_nn = nearest(torch.cat(pixels), real.train_pixels)[0][:, 0]
+        # On the generator's device: per snapshot this is n x (training images) distances.
+        gen_nn = nearest(torch.cat(pixels).to(dev), real.train_pixels.to(dev))[0][:, 0].cpu()
         out["memorisation"] = memorisation(gen_nn, real.real_nn)
     if clf.kind == "classes" and real.class_share is not None:
         pred = torch.cat(outs).argmax(1)
@@ -217,6 +218,9 @@ def resolve_run(path: Path) -> tuple[Path, Path]:
         raise QualityError(str(e)) from None
     run_dir = path.parent.parent if path.parent.name == "snapshots" else path.parent
     return path, run_dir
+
+
+PATIENCE = 3  # evaluations without gain before advising to stop training
 
 
 def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = "cpu",
@@ -239,6 +243,7 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
         best = best_row(rows)
         if best is not None:
             result["best"] = mark_best(run_dir, best, n)
+        result["advice"] = stop_advice(rows, PATIENCE)
     return result
 
 
@@ -365,6 +370,8 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     if r.get("best"):
         lines.append(f"best snapshot: step {r['best']['step']} (lowest FD), "
                      f"open it with --checkpoint {Path(r['best']['path']).parents[1]}/best")
+    if r.get("advice"):
+        lines.append(f"advice: {r['advice']}")
     if r["class_names"]:
         lines.append(f"classes: {', '.join(r['class_names'])}")
     lines += [f"warning: {w}" for w in r.get("warnings", [])]
