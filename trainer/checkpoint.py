@@ -13,10 +13,14 @@ with ``torch.load(weights_only=True)``, which refuses to execute code from the f
     opt_G, opt_D            optimiser state dicts
     rng                     {"torch": cpu state, "loop": loop generator state, "cuda": [...]}
     kind                    "full" (resumable) or "snapshot" (G_ema only, for exploring)
+
+``RUN/best`` (or ``best`` inside a run folder) names the snapshot that ``eval --over-steps``
+marked best in ``RUN/best.json``; ``resolve_checkpoint`` turns it into the file.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ from trainer.plainfile import PlainFileError, load_plain, save_plain
 
 FORMAT = "latent-lab-checkpoint"
 VERSION = 1
+BEST_NAME = "best.json"  # in a run folder: {"step", "path" (relative to the run folder), ...}
 
 
 class CheckpointError(Exception):
@@ -43,13 +48,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and validate a checkpoint dict. Never executes code from the file."""
-    path = Path(path)
-    if path.is_dir():
-        found = find_checkpoint(path)
-        if found is None:
-            raise CheckpointError(f"{path} holds no checkpoint (expected checkpoint.pt or "
-                                  "snapshots/step_*.pt in it)")
-        path = found
+    path = resolve_checkpoint(path)
     try:
         d = load_plain(path, FORMAT, VERSION, "checkpoint", map_location)
     except PlainFileError as e:
@@ -75,6 +74,37 @@ def find_checkpoint(run_dir: Path) -> Path | None:
         return run_dir / "checkpoint.pt"
     snaps = sorted((run_dir / "snapshots").glob("step_*.pt"))
     return snaps[-1] if snaps else None
+
+
+def resolve_checkpoint(path: Path | str) -> Path:
+    """The checkpoint file a user's path names: a file as is, a run folder's newest checkpoint,
+    or ``RUN/best``: the snapshot marked best by ``eval --over-steps`` (see best_checkpoint)."""
+    path = Path(path)
+    if path.is_dir():
+        found = find_checkpoint(path)
+        if found is None:
+            raise CheckpointError(f"{path} holds no checkpoint (expected checkpoint.pt or "
+                                  "snapshots/step_*.pt in it)")
+        return found
+    if path.name == "best" and not path.exists():
+        return best_checkpoint(path.parent)
+    return path
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint recorded in run_dir/best.json; CheckpointError with a user message."""
+    marker = Path(run_dir) / BEST_NAME
+    hint = f"run `python main.py eval --checkpoint {run_dir} --over-steps` to mark one"
+    try:
+        rel = json.loads(marker.read_text(encoding="utf-8"))["path"]
+    except FileNotFoundError:
+        raise CheckpointError(f"{run_dir} has no best checkpoint marked yet: {hint}") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{marker} is unreadable ({e}): {hint}") from None
+    path = Path(run_dir) / str(rel)
+    if not path.is_file():
+        raise CheckpointError(f"{marker} names {rel}, which is gone: {hint}")
+    return path
 
 
 @dataclass
@@ -109,8 +139,9 @@ def config_of(d: dict[str, Any], name: str = "checkpoint") -> RunConfig:
 def load_generator(path: Path, device: str | torch.device = "cpu",
                    use_ema: bool = True) -> LoadedModel:
     """Load G_ema (or G) from a checkpoint or snapshot for sampling."""
+    path = resolve_checkpoint(path)
     d = load_raw(path)
-    name = Path(path).name
+    name = path.name
     cfg = config_of(d, name)
     class_names = list(d["class_names"])
     G = build_generator(cfg.model, int(d["size"]), int(d["channels"]), len(class_names))

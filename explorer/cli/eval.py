@@ -2,6 +2,8 @@
 
     python main.py eval --checkpoint runs/shapes-32            newest checkpoint of a run
     python main.py eval --checkpoint runs/shapes-32 --over-steps --out eval.json
+    python main.py sample --checkpoint runs/shapes-32/best     the snapshot marked best
+    python main.py eval --checkpoint runs/shapes-32 --watch    each new snapshot while training
 
 The first eval of a run trains a small classifier on its real data and caches it in the run
 folder (eval_classifier.pt); later evals reuse it.
@@ -10,6 +12,7 @@ folder (eval_classifier.pt); later evals reuse it.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,12 +22,25 @@ from explorer.cli.common import write_report
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True,
-                   help="checkpoint.pt, a snapshot, or a run folder (its newest checkpoint)")
+                   help="checkpoint.pt, a snapshot, a run folder (its newest checkpoint), "
+                        "or RUN/best")
     p.add_argument("--n", type=int, default=2000,
                    help="generated (and real) images per figure (default 2000)")
     p.add_argument("--out", type=Path, default=Path("eval.json"), help="JSON output path")
     p.add_argument("--over-steps", action="store_true",
-                   help="also evaluate every snapshot in the run's snapshots/ (quality vs step)")
+                   help="also evaluate every snapshot in the run's snapshots/ (quality vs "
+                        "step) and mark the best in RUN/best.json (--checkpoint RUN/best)")
+    p.add_argument("--watch", action="store_true",
+                   help="evaluate each snapshot as training writes it (run beside `train`, in "
+                        "another shell), mark the best, and advise stopping after --patience "
+                        "evaluations without gain; Ctrl-C ends it")
+    p.add_argument("--patience", type=int, default=3,
+                   help="with --watch: evaluations without a lower FD before advising to stop")
+    p.add_argument("--poll", type=float, default=30.0,
+                   help="with --watch: seconds between looks for a new snapshot (default 30)")
+    p.add_argument("--stop-after-idle", type=float, default=None, metavar="SECONDS",
+                   help="with --watch: end after this long without a new snapshot "
+                        "(default: until Ctrl-C)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--classifier-steps", type=int, default=500,
                    help="training steps of the eval classifier when it is not cached yet")
@@ -41,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 2 or args.classifier_steps < 1:
         print("error: --n must be >= 2 and --classifier-steps >= 1", file=sys.stderr)
         return 2
+    if args.watch:
+        return _watch(args)
     try:
         device = resolve_device(args.device)
         result = evaluate_checkpoint(
@@ -53,25 +71,85 @@ def run(args: argparse.Namespace) -> int:
     return write_report(args.out, result, format_table(result))
 
 
+def _watch(args: argparse.Namespace) -> int:
+    """``eval --watch``: one line per new snapshot, the JSON rewritten after each."""
+    from explorer.core.quality import QualityError, summary_lines, watch_run
+    from trainer.checkpoint import CheckpointError
+    from trainer.fileio import atomic_write_text
+    from trainer.gan import resolve_device
+
+    if args.patience < 1 or args.poll <= 0:
+        print("error: --patience must be >= 1 and --poll > 0", file=sys.stderr)
+        return 2
+    shown: dict[str, Any] = {"advice": None, "header": False}
+
+    def on_row(row: dict[str, Any], r: dict[str, Any]) -> None:
+        if not shown["header"]:
+            print("\n".join(summary_lines({**r, "best": None})), flush=True)
+            shown["header"] = True
+        if "error" in row:
+            print(f"{row['snapshot']}: {row['error']}", flush=True)
+        else:
+            best = " <- best" if (r.get("best") or {}).get("step") == row["step"] else ""
+            print(f"step {row['step']:>8}  FD {row['fd']:9.3f}  precision "
+                  f"{_pct(row.get('precision'))}  recall {_pct(row.get('recall'))}  accuracy "
+                  f"{_pct(row.get('accuracy'))}  near-copies {_pct(row.get('near_copy_share'))}"
+                  f"{best}", flush=True)
+        if r["advice"] and r["advice"] != shown["advice"]:
+            print(f"advice: {r['advice']}", flush=True)
+        shown["advice"] = r["advice"]
+        try:
+            atomic_write_text(args.out, json.dumps(r, indent=2) + "\n")
+        except OSError as e:
+            print(f"warning: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+
+    try:
+        watch_run(args.checkpoint, args.n, resolve_device(args.device), args.classifier_steps,
+                  args.patience, args.seed, args.poll, args.stop_after_idle,
+                  progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True),
+                  on_row=on_row)
+    except (QualityError, CheckpointError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stopped watching", file=sys.stderr)
+    if not shown["header"]:
+        print("no snapshot to evaluate appeared in the run's snapshots/ folder", file=sys.stderr)
+        return 1
+    print(f"written: {args.out}")
+    return 0
+
+
 def format_table(r: dict[str, Any]) -> str:
     from explorer.core.quality import summary_lines
 
     lines = [f"checkpoint {r['checkpoint']}", *summary_lines(r), ""]
-    head = f"{'model':<6} {'FD':>9} {'accuracy':>9} {'coverage':>9}  per-class accuracy / share"
+    head = (f"{'model':<6} {'FD':>9} {'precision':>9} {'recall':>9} {'accuracy':>9} "
+            f"{'coverage':>9} {'copies':>7} {'nn ratio':>8}  per-class accuracy / share")
     lines += [head, "-" * len(head)]
     for name, m in r["models"].items():
         per = m.get("per_class_accuracy") or m.get("predicted_share") or []
-        lines.append(f"{name:<6} {m['fd']:>9.3f} {_pct(m.get('accuracy')):>9} "
-                     f"{_pct(m.get('coverage')):>9}  "
+        mem = m.get("memorisation") or {}
+        ratio = mem.get("median_ratio")
+        lines.append(f"{name:<6} {m['fd']:>9.3f} {_pct(m.get('precision')):>9} "
+                     f"{_pct(m.get('recall')):>9} {_pct(m.get('accuracy')):>9} "
+                     f"{_pct(m.get('coverage')):>9} {_pct(mem.get('near_copy_share')):>7} "
+                     f"{'-' if ratio is None else f'{ratio:.2f}':>8}  "
                      + " ".join("-" if p is None else f"{p:.2f}" for p in per))
+    lines.append("copies: share of samples nearer a training image than 99% of real images; "
+                 "nn ratio: their median distance to it over real images' (~1 = like the data)")
     if r.get("over_steps"):
-        lines += ["", f"{'step':>8} {'FD':>9} {'accuracy':>9} {'coverage':>9}"]
+        best = (r.get("best") or {}).get("step")
+        lines += ["", f"{'step':>8} {'FD':>9} {'precision':>9} {'recall':>9} {'accuracy':>9} "
+                      f"{'coverage':>9} {'copies':>7}"]
         for row in r["over_steps"]:
             if "error" in row:
                 lines.append(f"{row['snapshot']}: {row['error']}")
                 continue
-            lines.append(f"{row['step']:>8} {row['fd']:>9.3f} {_pct(row.get('accuracy')):>9} "
-                         f"{_pct(row.get('coverage')):>9}")
+            lines.append(f"{row['step']:>8} {row['fd']:>9.3f} {_pct(row.get('precision')):>9} "
+                         f"{_pct(row.get('recall')):>9} {_pct(row.get('accuracy')):>9} "
+                         f"{_pct(row.get('coverage')):>9} {_pct(row.get('near_copy_share')):>7}"
+                         + ("  <- best" if row["step"] == best else ""))
     return "\n".join(lines)
 
 

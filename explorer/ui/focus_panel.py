@@ -1,14 +1,20 @@
-"""FocusPanel: the focused sample large, with "Use as morph A/B" and "Copy seed".
+"""FocusPanel: the focused sample large, with "Use as morph A/B" and "Copy seed", and its
+nearest training images beside it (a memorisation check you can see).
 
 It follows ``session.focus`` (set by clicking a grid tile) and renders it under the tag "focus"
 with the Control view's z offset added when there is one, so the large view shows what the
-sliders make of the sample.
+sliders make of the sample. Each rendered focus goes to a background thread that finds the
+nearest training images (explorer/core/nearest_train.py); only the newest request is served.
 """
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import numpy as np
 import torch
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -18,10 +24,58 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.nearest_train import Neighbours, is_cached, training_images
 from explorer.core.render import ModelInfo
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import Focus, ModelSession
+from trainer.config import DataConfig
+from trainer.data import DataError
+
+N_NEAREST = 4
+MUTED = "color: gray; font-size: 8pt;"
+
+
+class NearestFinder(QObject):
+    """Finds a rendered sample's nearest training images in a daemon thread, newest request only.
+
+    ``found(stamp, Neighbours | str)``: the neighbours, or a note for the user (data missing).
+    A plain Python thread, not a QThread: it blocks on a condition between requests and needs no
+    joining when the window closes; the signal is queued into the GUI thread.
+    """
+
+    found = Signal(int, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition()
+        self._job: tuple[int, DataConfig, np.ndarray] | None = None
+        self._thread: threading.Thread | None = None
+
+    def request(self, stamp: int, cfg: DataConfig, image: np.ndarray) -> None:
+        with self._cond:
+            self._job = (stamp, cfg, image)
+            self._cond.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="nearest-training",
+                                                daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._job is None:
+                    self._cond.wait()
+                stamp, cfg, image = self._job
+                self._job = None
+            result: Any
+            try:
+                result = training_images(cfg).nearest(image, N_NEAREST)
+            except DataError as e:
+                result = f"Nearest training images: the run's data is not available here ({e})"
+            except (OSError, RuntimeError, ValueError, MemoryError) as e:
+                result = f"Nearest training images: cannot load them ({e})"
+            self.found.emit(stamp, result)
 
 
 def describe_focus(focus: Focus, info: ModelInfo | None) -> str:
@@ -49,6 +103,18 @@ class FocusPanel(QWidget):
         self.use_a = QPushButton("Use as morph A")
         self.use_b = QPushButton("Use as morph B")
         self.copy_seed = QPushButton("Copy seed")
+        self.nearest_title = QLabel("Nearest training images")
+        self.nearest_title.setToolTip(
+            "The training images closest to this sample in pixels (downsampled to 16 px), the "
+            "distance eval's near-copy share uses. A sample that looks the same as one of them "
+            "is a copy.")
+        self.nearest_view = ImageGrid(gap=2, clickable=False)
+        self.nearest_view.setFixedSize(256, 64)
+        self.nearest_note = QLabel()
+        self.nearest_note.setWordWrap(True)
+        self.nearest_note.setStyleSheet(MUTED)
+        self.finder = NearestFinder()
+        self._nearest_stamp = -1
         self.use_a.setToolTip("Send this sample to the Morph view as its start")
         self.use_b.setToolTip("Send this sample to the Morph view as its end")
 
@@ -62,6 +128,9 @@ class FocusPanel(QWidget):
         row.addWidget(self.use_b)
         lay.addLayout(row)
         lay.addWidget(self.copy_seed)
+        lay.addWidget(self.nearest_title)
+        lay.addWidget(self.nearest_view)
+        lay.addWidget(self.nearest_note)
         lay.addStretch(1)
 
         self.use_a.clicked.connect(lambda: self.pick("A"))
@@ -71,6 +140,7 @@ class FocusPanel(QWidget):
         session.offset_changed.connect(self._on_offset_changed)
         session.rendered.connect(self._on_rendered)
         session.model_changed.connect(self._on_model_changed)
+        self.finder.found.connect(self._on_nearest_found)
         self._on_focus_changed(session.focus)
 
     def pick(self, which: str) -> None:
@@ -110,6 +180,9 @@ class FocusPanel(QWidget):
             no_model = self.session.info is None or not self.isEnabled()
             self.view.set_message("" if no_model else "Click a sample to focus it")
             self.caption.setText("")
+            self._nearest_stamp = -1  # a late answer for the old focus is dropped
+            self.nearest_view.set_images(None)
+            self.nearest_note.setText("")
             return
         self.caption.setText(describe_focus(focus, self.session.info))
         self._request()
@@ -125,3 +198,27 @@ class FocusPanel(QWidget):
     def _on_rendered(self, result: RenderResult) -> None:
         if result.tag == "focus" and result.stamp == self._stamp:
             self.view.set_images(result.images)
+            self._find_nearest(result)
+
+    def _find_nearest(self, result: RenderResult) -> None:
+        info = self.session.info
+        if info is None or not len(result.images):
+            return
+        cfg = info.config.data
+        if not is_cached(cfg):
+            self.nearest_note.setText("Loading the training images to compare with…")
+        self._nearest_stamp = result.stamp
+        self.finder.request(result.stamp, cfg, result.images[0])
+
+    def _on_nearest_found(self, stamp: int, found: object) -> None:
+        if stamp != self._nearest_stamp:
+            return  # the focus moved on meanwhile
+        if isinstance(found, Neighbours):
+            self.nearest_view.set_images(found.images, cols=len(found.images))
+            self.nearest_view.set_tooltips([f"pixel distance {d:.2f}" for d in found.distances])
+            self.nearest_note.setText(
+                f"pixel distance {found.distances[0]:.2f} to the nearest of "
+                f"{found.n_searched} training images" + (f"; {found.note}" if found.note else ""))
+        else:
+            self.nearest_view.set_images(None)
+            self.nearest_note.setText(str(found))

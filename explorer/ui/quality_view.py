@@ -1,4 +1,5 @@
-"""The Quality tab: FD, class accuracy and coverage of the open checkpoint (DESIGN.md §6).
+"""The Quality tab: FD, precision and recall, class accuracy, coverage and near-copies of the
+open checkpoint, and over a run's snapshots with the best one marked (and openable).
 
 A thin Qt front over the Qt-free ``evaluate_checkpoint``, run in its own QThread. Progress text
 comes from its progress callback; Cancel takes effect at the next progress point.
@@ -30,7 +31,8 @@ from explorer.ui.session import ModelSession
 from trainer.checkpoint import CheckpointError
 from trainer.data import DataError
 
-COLUMNS = ("model", "FD", "accuracy", "coverage", "per-class accuracy / share")
+COLUMNS = ("model", "FD", "precision", "recall", "accuracy", "coverage", "near-copies",
+           "per-class accuracy / share")
 
 
 class _Cancelled(Exception):
@@ -87,6 +89,7 @@ class QualityView(QWidget):
         self.session = session
         self.classifier_steps = 500  # eval-classifier training steps when not cached
         self.result: dict[str, Any] | None = None
+        self.best_marker: pg.ScatterPlotItem | None = None  # the best snapshot on the FD curve
         self._thread: QThread | None = None
         self._worker: QualityWorker | None = None
 
@@ -113,9 +116,17 @@ class QualityView(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.open_best = QPushButton("Open best snapshot")
+        self.open_best.setToolTip("Open the snapshot with the lowest FD (also --checkpoint "
+                                  "RUN/best in every command)")
+        self.open_best.clicked.connect(self._on_open_best)
+        self.open_best.setVisible(False)
         self.fd_plot = pg.PlotWidget(title="FD vs step")
         self.acc_plot = pg.PlotWidget(title="accuracy vs step")
-        for p, left in ((self.fd_plot, "FD"), (self.acc_plot, "class accuracy (%)")):
+        self.pr_plot = pg.PlotWidget(title="precision / recall vs step")
+        self.pr_plot.addLegend()
+        for p, left in ((self.fd_plot, "FD"), (self.acc_plot, "class accuracy (%)"),
+                        (self.pr_plot, "%")):
             p.setLabel("bottom", "step")
             p.setLabel("left", left)
             # No SI prefixes: pyqtgraph would label 0.6 as "600 (x0.001)".
@@ -129,10 +140,12 @@ class QualityView(QWidget):
         row.addWidget(self.over_steps)
         row.addWidget(self.measure)
         row.addWidget(self.cancel_button)
+        row.addWidget(self.open_best)
         row.addStretch(1)
         plots = QHBoxLayout()
         plots.addWidget(self.fd_plot)
         plots.addWidget(self.acc_plot)
+        plots.addWidget(self.pr_plot)
         lay = QVBoxLayout(self)
         lay.addLayout(row)
         lay.addWidget(self.busy)
@@ -182,7 +195,9 @@ class QualityView(QWidget):
         self.summary.clear()
         self.warnings.clear()
         self.warnings.hide()
-        for p in (self.fd_plot, self.acc_plot):
+        self.open_best.setVisible(False)
+        self.best_marker = None
+        for p in (self.fd_plot, self.acc_plot, self.pr_plot):
             p.clear()
             p.setVisible(False)
         self._thread = QThread()
@@ -232,6 +247,19 @@ class QualityView(QWidget):
         self.cancel_button.setEnabled(False)
         self.measure.setEnabled(self._path() is not None)
 
+    def _set_row(self, i: int, cells: tuple[str, ...]) -> None:
+        for j, text in enumerate(cells):
+            self.table.setItem(i, j, QTableWidgetItem(text))
+
+    def _on_open_best(self) -> None:
+        best = (self.result or {}).get("best")
+        if not best or self.running:
+            return
+        try:
+            self.session.open_checkpoint(best["path"])
+        except CheckpointError as e:
+            self._set_status(f"error: {e}", error=True)
+
     def _on_completed(self, r: dict[str, Any]) -> None:
         self.result = r
         lines = summary_lines(r)
@@ -240,15 +268,22 @@ class QualityView(QWidget):
         self.warnings.setText("\n".join(warn))
         self.warnings.setVisible(bool(warn))
         models = r["models"]
-        self.table.setRowCount(len(models))
+        rows = [x for x in r.get("over_steps") or [] if "error" not in x]
+        best = (r.get("best") or {}).get("step")
+        self.table.setRowCount(len(models) + len(rows))
         for i, (name, m) in enumerate(models.items()):
             per = m.get("per_class_accuracy") or m.get("predicted_share") or []
-            cells = (name, f"{m['fd']:.3f}", _pct(m.get("accuracy")), _pct(m.get("coverage")),
+            cells = (name, f"{m['fd']:.3f}", _pct(m.get("precision")), _pct(m.get("recall")),
+                     _pct(m.get("accuracy")), _pct(m.get("coverage")),
+                     _pct((m.get("memorisation") or {}).get("near_copy_share")),
                      " ".join("-" if p is None else f"{p:.2f}" for p in per))
-            for j, text in enumerate(cells):
-                self.table.setItem(i, j, QTableWidgetItem(text))
+            self._set_row(i, cells)
+        for i, x in enumerate(rows, start=len(models)):  # G_ema of each snapshot
+            label = f"step {x['step']}" + (" ★ best" if x["step"] == best else "")
+            self._set_row(i, (label, f"{x['fd']:.3f}", _pct(x.get("precision")),
+                              _pct(x.get("recall")), _pct(x.get("accuracy")),
+                              _pct(x.get("coverage")), _pct(x.get("near_copy_share")), ""))
         self.table.resizeColumnsToContents()
-        rows = [x for x in r.get("over_steps") or [] if "error" not in x]
         if rows:
             steps = [x["step"] for x in rows]
             self.fd_plot.plot(steps, [x["fd"] for x in rows], symbol="o")
@@ -256,5 +291,17 @@ class QualityView(QWidget):
             if all("accuracy" in x for x in rows):
                 self.acc_plot.plot(steps, [100 * x["accuracy"] for x in rows], symbol="o")
                 self.acc_plot.setVisible(True)
+            if all("precision" in x for x in rows):
+                for key, colour in (("precision", "#1f77b4"), ("recall", "#ff7f0e")):
+                    self.pr_plot.plot(steps, [100 * x[key] for x in rows], symbol="o",
+                                      pen=colour, symbolBrush=colour, name=key)
+                self.pr_plot.setVisible(True)
+            marked = [x for x in rows if x["step"] == best]
+            if marked:  # a star on the FD curve at the best snapshot
+                self.best_marker = pg.ScatterPlotItem(
+                    [best], [marked[0]["fd"]], symbol="star", size=18, brush="#2e7d32",
+                    pen=None)
+                self.fd_plot.addItem(self.best_marker)
+                self.open_best.setVisible(True)
         self._set_status(f"measured {r['checkpoint']}")
         self.measured.emit(r)
