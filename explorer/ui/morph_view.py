@@ -44,6 +44,7 @@ from explorer.ui.export_job import ExportJob, run_with_progress
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import Focus, ModelSession
+from explorer.ui.widgets import scroll_column
 
 EMPTY = "Open a checkpoint or train a model"
 STRIP_MAX = 48
@@ -143,7 +144,7 @@ class MorphView(QWidget):
         info.addWidget(self.render_time)
         right.addLayout(info)
         lay = QHBoxLayout(self)
-        lay.addWidget(self.controls)
+        lay.addWidget(scroll_column(self.controls))  # scrolls in a short window
         lay.addLayout(right, 1)
 
         for sig in (self.a.changed, self.b.changed, self.slerp.toggled, self.ping_pong.toggled,
