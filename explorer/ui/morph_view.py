@@ -69,7 +69,6 @@ class MorphView(QWidget):
         self.frames: np.ndarray | None = None  # (F, H, W, 3) uint8 preview cache
         self._stamp = -1
         self.job: ExportJob | None = None
-        self.export_dir = Path.cwd()  # the file dialog opens where the last export went
         self.timer = QTimer(self)
         self._build()
         session.model_changed.connect(self._on_model_changed)
@@ -257,7 +256,8 @@ class MorphView(QWidget):
         title = "Export GIF" if kind == "gif" else "Export PNG strip"
         name = f"morph_{self.a.seed.value()}_{self.b.seed.value()}.{kind}"
         filt = "GIF animations (*.gif)" if kind == "gif" else "PNG images (*.png)"
-        path, _ = QFileDialog.getSaveFileName(self, title, str(self.export_dir / name), filt)
+        start = str(self.session.export_dir / name)
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filt)
         if not path:
             return
         path = Path(path) if Path(path).suffix else Path(path).with_suffix(f".{kind}")
@@ -283,7 +283,7 @@ class MorphView(QWidget):
         run_with_progress(self, self.job, title, f"Exporting {path.name}…")
 
     def _on_exported(self, path: str) -> None:
-        self.export_dir = Path(path).parent
+        self.session.remember_export(path)
         self.status.setText(f"Saved {path}")
         self.exported.emit(path)
 

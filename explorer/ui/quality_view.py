@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
 
 from explorer.core.quality import QualityError, evaluate_checkpoint, summary_lines
 from explorer.ui.session import ModelSession
+from explorer.ui.widgets import PLOT_BACKGROUND
 from trainer.checkpoint import CheckpointError
 from trainer.data import DataError
 
+FD_COLOUR, ACC_COLOUR = "#4e9af1", "#59a14f"  # the Train tab's curve colours
 COLUMNS = ("model", "FD", "accuracy", "coverage", "per-class accuracy / share")
 
 
@@ -79,6 +81,14 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
 
+def per_class_text(values: list[float | None], names: list[str]) -> str:
+    """Per-class figures, each after its class name when the names are known."""
+    texts = ["-" if v is None else f"{v:.2f}" for v in values]
+    if len(names) != len(values):
+        return " ".join(texts)
+    return " · ".join(f"{n} {t}" for n, t in zip(names, texts, strict=True))
+
+
 class QualityView(QWidget):
     measured = Signal(object)  # the result dict, once shown
 
@@ -116,6 +126,8 @@ class QualityView(QWidget):
         self.fd_plot = pg.PlotWidget(title="FD vs step")
         self.acc_plot = pg.PlotWidget(title="accuracy vs step")
         for p, left in ((self.fd_plot, "FD"), (self.acc_plot, "class accuracy (%)")):
+            p.setBackground(PLOT_BACKGROUND)  # the Train tab's curves' background
+            p.showGrid(x=True, y=True, alpha=0.2)
             p.setLabel("bottom", "step")
             p.setLabel("left", left)
             # No SI prefixes: pyqtgraph would label 0.6 as "600 (x0.001)".
@@ -158,7 +170,8 @@ class QualityView(QWidget):
 
     def _on_model_changed(self, _info: object) -> None:
         if self.running:
-            return
+            return  # the figures being measured name their checkpoint when they arrive
+        self._clear_results()  # they belong to the model that was open before
         info = self.session.info
         if info is None:
             self._set_status("Open a model to measure its quality.")
@@ -177,14 +190,7 @@ class QualityView(QWidget):
         path = self._path()
         if path is None or self.running:
             return
-        self.result = None
-        self.table.setRowCount(0)
-        self.summary.clear()
-        self.warnings.clear()
-        self.warnings.hide()
-        for p in (self.fd_plot, self.acc_plot):
-            p.clear()
-            p.setVisible(False)
+        self._clear_results()
         self._thread = QThread()
         self._thread.setObjectName("quality")
         self._worker = QualityWorker(path, self.samples.value(), str(self.session.device),
@@ -204,6 +210,16 @@ class QualityView(QWidget):
         self.busy.setVisible(True)
         self._set_status("... starting")
         self._thread.start()
+
+    def _clear_results(self) -> None:
+        self.result = None
+        self.table.setRowCount(0)
+        self.summary.clear()
+        self.warnings.clear()
+        self.warnings.hide()
+        for p in (self.fd_plot, self.acc_plot):
+            p.clear()
+            p.setVisible(False)
 
     def cancel(self) -> None:
         if self._worker is not None:
@@ -244,17 +260,20 @@ class QualityView(QWidget):
         for i, (name, m) in enumerate(models.items()):
             per = m.get("per_class_accuracy") or m.get("predicted_share") or []
             cells = (name, f"{m['fd']:.3f}", _pct(m.get("accuracy")), _pct(m.get("coverage")),
-                     " ".join("-" if p is None else f"{p:.2f}" for p in per))
+                     per_class_text(per, list(r.get("class_names") or [])))
             for j, text in enumerate(cells):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         rows = [x for x in r.get("over_steps") or [] if "error" not in x]
         if rows:
             steps = [x["step"] for x in rows]
-            self.fd_plot.plot(steps, [x["fd"] for x in rows], symbol="o")
+            self.fd_plot.plot(steps, [x["fd"] for x in rows], pen=pg.mkPen(FD_COLOUR, width=2),
+                              symbol="o", symbolBrush=FD_COLOUR)
             self.fd_plot.setVisible(True)
             if all("accuracy" in x for x in rows):
-                self.acc_plot.plot(steps, [100 * x["accuracy"] for x in rows], symbol="o")
+                self.acc_plot.plot(steps, [100 * x["accuracy"] for x in rows],
+                                   pen=pg.mkPen(ACC_COLOUR, width=2), symbol="o",
+                                   symbolBrush=ACC_COLOUR)
                 self.acc_plot.setVisible(True)
         self._set_status(f"measured {r['checkpoint']}")
         self.measured.emit(r)

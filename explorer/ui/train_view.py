@@ -297,6 +297,7 @@ class TrainView(QWidget):
         if self.thread is not None:
             self.thread.wait(5000)  # run() has returned; the thread is only winding down
         self._running = False
+        self.display.progress.finish()
         self.form.setEnabled(True)
         if (self.form.run_dir() / "checkpoint.pt").exists():
             self.form.new_run()  # Start = another new run; Resume continues this one

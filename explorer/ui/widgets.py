@@ -23,12 +23,13 @@ def refill_combo(combo: QComboBox, items: Sequence[str]) -> None:
     combo.blockSignals(False)
 
 
-def seed_spin(value: int = 0, maximum: int = MAX_SEED) -> QSpinBox:
+def seed_spin(value: int = 0, maximum: int = MAX_SEED, prefix: str = "") -> QSpinBox:
     """A seed box that never gets narrower than its largest seed (ten digits): a layout short of
     room used to squeeze it until "1392963012" showed as "13929630"."""
     box = QSpinBox()
     box.setRange(0, maximum)
     box.setValue(value)
+    box.setPrefix(prefix)
     box.setMinimumWidth(box.sizeHint().width())
     return box
 
