@@ -118,9 +118,9 @@ class LossPlot(QWidget):
         self.follow_box.toggled.connect(self._on_follow_toggled)
         self.readout = QLabel("")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # A long readout must not force the window wider: it may be cut instead.
+        # A long readout must not force the window wider: it wraps onto a second line instead.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.readout.setWordWrap(True)  # in a narrow window it wraps rather than being cut
+        self.readout.setWordWrap(True)
 
         self._last_refresh = -1.0
         self._refresh_s = 0.0  # what the last setData round cost
