@@ -116,6 +116,26 @@ def test_train_view_fits_small_screens_without_overlap(qtbot, window, readonly_r
     assert y >= 0 and y + h <= tv.form_scroll.viewport().height()
 
 
+def test_slider_rows_and_long_model_names_fit_a_small_window(qtbot, window, trained_run):
+    long_name = trained_run.parent / ("a-run-with-a-very-long-descriptive-name-" * 4)
+    trained_run.rename(long_name)
+    assert window.open_checkpoint(long_name / "checkpoint.pt")
+    window.show()
+    window.resize(1024, 640)
+    control = window.tabs.widget(2)
+    window.tabs.setCurrentWidget(control)
+    control.set_directions([Direction("a long direction name", torch.nn.functional.normalize(
+        torch.ones(window.session.info.z_dim), dim=0), "sefa")])
+    qtbot.waitUntil(lambda: window.width() == 1024 and control.rows[0].isVisible(),
+                    timeout=TIMEOUT)
+    assert window.minimumSizeHint().width() <= 1024
+    assert window.statusBar().minimumSizeHint().width() <= 1024  # it names the long run
+    row = control.rows[0]
+    viewport = row.parentWidget().parentWidget()
+    x, _, w, _ = _rect_in(row, viewport)
+    assert w >= row.minimumSizeHint().width() and x + w <= viewport.width()
+
+
 def test_long_seeds_are_shown_whole(qtbot, session):
     """A squeezed seed box showed "13929630" for 1392963012."""
     view = GenerateView(session)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -89,6 +90,12 @@ class ControlView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
+        # Room for a whole slider row, so its buttons are never cut or scrolled away sideways.
+        probe = DirectionRow("", "sefa", -3.0, 3.0)
+        scroll.setMinimumWidth(probe.minimumSizeHint().width() + 2 * scroll.frameWidth()
+                               + scroll.verticalScrollBar().sizeHint().width())
+        probe.deleteLater()
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cosine = CosineTable()
         self.orth_button = self._button("Orthogonalise", self.orthogonalise)
         self.orth_button.setToolTip("Gram–Schmidt in list order: the top direction is kept, each "

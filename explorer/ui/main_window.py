@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
         for i, label in enumerate((self.state_label, self.model_label, self.device_label)):
             if i:
                 bar.addPermanentWidget(_separator())
+            # A long run name may be cut in a narrow window, but never makes the window wider.
+            label.setMinimumWidth(60)
             bar.addPermanentWidget(label)
         self.train_view.state_changed.connect(self._on_state_changed)
         session.model_changed.connect(self._on_model_changed)
@@ -245,15 +247,18 @@ class MainWindow(QMainWindow):
     # --- status --------------------------------------------------------------------------------
     def _on_state_changed(self, text: str) -> None:
         self.state_label.setText(f"Training: {text}")
+        self.state_label.setToolTip(self.state_label.text())
 
     def _on_model_changed(self, info: ModelInfo | None) -> None:
         if info is None:
             self.model_label.setText("Exploring: no model")
+            self.model_label.setToolTip("")
             return
         name = info.path.parent.name if info.path and info.path.name == "checkpoint.pt" else (
             info.path.name if info.path else "the live run")
         classes = f" · {info.n_classes} classes" if info.n_classes else ""
         self.model_label.setText(f"Exploring: {name} · step {info.step} · {info.size}px{classes}")
+        self.model_label.setToolTip(f"{info.path or 'the model of the run in progress'}")
 
     # --- closing -------------------------------------------------------------------------------
     def confirm_stop_training(self) -> bool:
