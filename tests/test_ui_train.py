@@ -129,7 +129,7 @@ def test_worker_error_is_shown_not_raised(qtbot, window, tiny_cfg, tmp_path):
     assert tv.start()
     _wait_idle(qtbot, tv)
     assert not tv.banner.isHidden() and "empty" in tv.banner.text()
-    assert "Traceback" not in tv.banner.text() and window.state_label.text() == "failed"
+    assert "Traceback" not in tv.banner.text() and window.state_label.text() == "Training: failed"
     assert tv.start_button.isEnabled()
 
 

@@ -87,8 +87,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="torch.compile the step: auto (default) = on a single CUDA GPU, with CUDA "
                    "graphs; falls back to eager if compiling fails")
     p.add_argument("--precision", choices=PRECISIONS,
-                   help="fp32 (default) or bf16 autocast (faster on recent GPUs, ~5%% gradient "
-                   "error)")
+                   help="fp32 (default) or bf16 autocast of the critic's scores and the generator "
+                   "(for GPUs; the penalty stays fp32; critic-gradient error 0.28%% at 32 px "
+                   "against float64, 1e-6 for fp32)")
     p.add_argument("--dry-run", action="store_true", help="print the config and exit")
 
 

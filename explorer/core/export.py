@@ -8,6 +8,7 @@ name). Images are (N, H, W, 3) uint8 arrays as the renderer returns them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,6 +31,14 @@ class ExportError(Exception):
 
 class ExportCancelled(Exception):  # not an ExportError: a cancel is not a failure
     """Raised by a progress callback to stop an export; nothing is written."""
+
+
+def file_stem(name: str, fallback: str = "export") -> str:
+    """``name`` as a file name stem every file system takes: letters, digits, '.', '-' and '_'
+    kept, any other run of characters (':' and spaces, say) one '_'.
+    ``file_stem("sefa 1: size")`` is ``"sefa_1_size"``."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return stem or fallback
 
 
 def check_output_path(path: Path | str, extensions: Sequence[str]) -> Path:

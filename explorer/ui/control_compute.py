@@ -60,6 +60,7 @@ class SourceBar(QWidget):
         lay.addWidget(self.progress, 1)
         self._set_busy(False)
         self._on_source_changed()
+        session.model_changed.connect(self._on_model_changed)
 
     def compute(self) -> None:
         info, key = self.session.info, self.source.currentData()
@@ -94,10 +95,20 @@ class SourceBar(QWidget):
             self.task.cancel()
 
     def _set_busy(self, busy: bool) -> None:
-        self.compute_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
+        self._sync_compute_button()
         self.progress.setValue(0)
         self.progress.setFormat("%p%" if busy else "")
+
+    def _sync_compute_button(self) -> None:
+        """Compute needs an open model; every source but "By example" needs its checkpoint."""
+        info = self.session.info
+        self.compute_button.setEnabled(
+            self.task is None and info is not None
+            and (info.path is not None or self.source.currentData() == "example"))
+
+    def _on_model_changed(self, _info: object) -> None:
+        self._sync_compute_button()
 
     def _on_progressed(self, fraction: float, what: str) -> None:
         self.progress.setValue(round(1000 * fraction))
@@ -127,6 +138,7 @@ class SourceBar(QWidget):
         self.k_spin.setVisible(key in ("sefa", "ganspace"))
         self.conditional.setVisible(key == "supervised")
         self.compute_button.setText("Add direction" if key == "example" else "Compute")
+        self._sync_compute_button()
         if key == "example" and self.examples.z is None:
             self.examples.refresh()
 

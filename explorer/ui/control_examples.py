@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -24,6 +23,7 @@ from explorer.core.directions import Direction, DirectionsError, example_directi
 from explorer.core.latent import grid_z
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import ModelSession
+from explorer.ui.widgets import seed_spin
 
 TAG = "control-examples"
 N, COLS, ICON = 16, 4, 64
@@ -49,10 +49,7 @@ class ExamplePicker(QWidget):
         self.z: torch.Tensor | None = None  # (N, z_dim) of the samples shown
         self.states = [""] * N
         self._stamp = 0
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setValue(1000)
-        self.seed.setPrefix("seed ")
+        self.seed = seed_spin(1000, prefix="seed ")
         more = QPushButton("New samples")
         more.clicked.connect(self._on_new_samples_clicked)
         grid = QGridLayout()

@@ -34,10 +34,10 @@ class DirectionRow(QWidget):
         self.name_edit = QLineEdit(name)
         self.name_edit.setCursorPosition(0)  # show the start of a long name, not its end
         self.name_edit.setToolTip(f"{name}\nsource: {source}. Edit to rename.")
-        self.name_edit.setMinimumWidth(170)
+        self.name_edit.setMinimumWidth(120)  # its tooltip holds the whole name
         self.name_edit.editingFinished.connect(self._on_name_edited)
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setMinimumWidth(160)
+        self.slider.setMinimumWidth(90)
         self.slider.valueChanged.connect(self._on_slider_moved)
         self.value_label = QLabel("+0.00")
         self.value_label.setMinimumWidth(44)

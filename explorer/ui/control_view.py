@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -30,6 +31,7 @@ from explorer.core.directions import (
     directions_path,
     directions_save_path,
 )
+from explorer.core.export import file_stem
 from explorer.core.latent import one_hot, seed_z
 from explorer.core.render import ModelInfo
 from explorer.ui.control_compute import SourceBar
@@ -88,6 +90,12 @@ class ControlView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
+        # Room for a whole slider row, so its buttons are never cut or scrolled away sideways.
+        probe = DirectionRow("", "sefa", -3.0, 3.0)
+        scroll.setMinimumWidth(probe.minimumSizeHint().width() + 2 * scroll.frameWidth()
+                               + scroll.verticalScrollBar().sizeHint().width())
+        probe.deleteLater()
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cosine = CosineTable()
         self.orth_button = self._button("Orthogonalise", self.orthogonalise)
         self.orth_button.setToolTip("Gram–Schmidt in list order: the top direction is kept, each "
@@ -134,7 +142,14 @@ class ControlView(QWidget):
             self.rows_box.insertWidget(i, row)
             self.rows.append(row)
         self._refresh_cosine()
+        self._sync_enabled()
         self._apply_offset()
+
+    def _sync_enabled(self) -> None:
+        info = self.session.info
+        self.to_grid.setEnabled(info is not None)
+        self.reset_all.setEnabled(info is not None and bool(self.directions))
+        self.save_button.setEnabled(info is not None and info.path is not None)
 
     def add_directions(self, dirs: list[Direction]) -> None:
         """Append, skipping any that duplicate a direction already listed."""
@@ -238,6 +253,7 @@ class ControlView(QWidget):
         self.sources.cancel()
         self._shown_stamp = 0
         self.examples.z = None
+        self._on_status("")  # a message about the previous model would read as about this one
         dirs: list[Direction] = []
         if info is not None and info.path is not None:
             path = directions_path(info.path)
@@ -265,8 +281,9 @@ class ControlView(QWidget):
 
     # --- sweep GIF ---------------------------------------------------------------------------
     def _on_sweep_clicked(self, i: int) -> None:
+        name = f"sweep_{file_stem(self.directions[i].name, 'direction')}.gif"
         path, _ = QFileDialog.getSaveFileName(self, "Export sweep GIF",
-                                              f"sweep_{self.directions[i].name}.gif", "GIF (*.gif)")
+                                              str(self.session.export_dir / name), "GIF (*.gif)")
         if path:
             self.export_sweep(i, Path(path))
 
@@ -281,6 +298,7 @@ class ControlView(QWidget):
         self._on_status(f"rendering a {len(a)}-frame sweep of '{self.directions[i].name}'…")
 
     def _on_gif_saved(self, path: str) -> None:
+        self.session.remember_export(path)
         self._on_status(f"sweep saved to {path}")
 
     def _on_status(self, text: str) -> None:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QPushButton,
-    QSpinBox,
     QWidget,
 )
 
@@ -26,9 +25,7 @@ from explorer.core.morph import Endpoint, endpoint_from_seed
 from explorer.core.render import ModelInfo
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.session import Focus
-from explorer.ui.widgets import refill_combo
-
-MAX_SEED = 2_000_000_000
+from explorer.ui.widgets import MAX_SEED, refill_combo, seed_spin
 
 
 @dataclass(frozen=True)
@@ -47,9 +44,7 @@ class EndpointEditor(QGroupBox):
         self.info: ModelInfo | None = None
         self._z: torch.Tensor | None = None  # (z_dim,) a picked sample's exact z
         self._y: torch.Tensor | None = None  # (n_classes,) a picked class mix, if not one-hot
-        self.seed = QSpinBox()
-        self.seed.setRange(0, MAX_SEED)
-        self.seed.setValue(seed)
+        self.seed = seed_spin(seed)
         self.dice = QPushButton("New")
         self.dice.setToolTip("A random seed")
         self.class_combo = QComboBox()

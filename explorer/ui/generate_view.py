@@ -37,10 +37,9 @@ from explorer.ui.focus_panel import FocusPanel
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import Focus, ModelSession
-from explorer.ui.widgets import refill_combo
+from explorer.ui.widgets import MAX_SEED, refill_combo, seed_spin
 
 EMPTY = "Open a checkpoint or train a model"
-MAX_SEED = 2_000_000_000  # leaves room for seed + i in a 32-bit spin box
 MODES = ((PER_CLASS, "One row per class"), (ONE_CLASS, "One class"), (RANDOM, "Random classes"))
 
 
@@ -63,7 +62,7 @@ class GenerateView(QWidget):
         self._pending: tuple[int, GridSpec, GridLatents, torch.Tensor] | None = None
         self._n = {False: 16, True: 8}  # sample count, and samples per class in per-class mode
         self.job: ExportJob | None = None
-        self.export_dir = Path.cwd()  # the file dialog opens where the last export went
+        self._focus_tile: int | None = None  # the grid position the user last focused
         self._build()
         session.model_changed.connect(self._on_model_changed)
         session.rendered.connect(self._on_rendered)
@@ -74,7 +73,7 @@ class GenerateView(QWidget):
 
     # --- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.seed = QSpinBox(maximum=MAX_SEED, value=0)
+        self.seed = seed_spin()
         self.new_seed = QPushButton("New seed")
         self.new_seed.setToolTip("A random seed")
         self.n = QSpinBox(minimum=1, maximum=256, value=self._n[False])
@@ -190,7 +189,7 @@ class GenerateView(QWidget):
         self.grid.set_images(result.images, lat.cols, rows)
         self.grid.set_tooltips([f"seed {s}" + (f" · {names[lat.labels[i]]}" if lat.labels else "")
                                 for i, s in enumerate(lat.seeds)])
-        self._on_focus_changed(self.session.focus)
+        self._follow_focus(lat)
         self.render_time.setText(f"{result.ms:.0f} ms for {len(result.images)} samples")
         self.status.setText("")
         self.grid_shown.emit(lat)
@@ -206,6 +205,17 @@ class GenerateView(QWidget):
         y = None if lat.y is None else lat.y[i].clone()
         self.session.set_focus(Focus(lat.z[i].clone(), y, lat.seeds[i]))
 
+    def _follow_focus(self, lat: GridLatents) -> None:
+        """A new grid (New seed, another count or class) keeps the focus on the tile position
+        the user picked, so the focus panel never shows a sample that is no longer on screen."""
+        focus, tile = self.session.focus, self._focus_tile
+        if focus is None or tile is None or self._focused_index(focus) is not None:
+            self._on_focus_changed(focus)  # nothing to follow (or a focus from elsewhere)
+        elif tile < len(lat):
+            self._on_tile_clicked(tile)
+        else:
+            self.session.set_focus(None)
+
     def _on_tile_menu_requested(self, i: int, pos: QPoint) -> None:
         self._on_tile_clicked(i)
         menu = QMenu(self)
@@ -216,15 +226,19 @@ class GenerateView(QWidget):
 
     def _on_focus_changed(self, focus: Focus | None) -> None:
         """Highlight the focused sample if it is in the grid (same z and class)."""
-        lat, index = self.latents, None
-        if focus is not None and lat is not None:
-            for i in range(len(lat)):
-                same_y = (lat.y is None) == (focus.y is None) and (
-                    lat.y is None or torch.equal(lat.y[i], focus.y))
-                if same_y and torch.equal(lat.z[i], focus.z):
-                    index = i
-                    break
-        self.grid.set_focused(index)
+        self._focus_tile = self._focused_index(focus)
+        self.grid.set_focused(self._focus_tile)
+
+    def _focused_index(self, focus: Focus | None) -> int | None:
+        lat = self.latents
+        if focus is None or lat is None:
+            return None
+        for i in range(len(lat)):
+            same_y = (lat.y is None) == (focus.y is None) and (
+                lat.y is None or torch.equal(lat.y[i], focus.y))
+            if same_y and torch.equal(lat.z[i], focus.z):
+                return i
+        return None
 
     def _on_offset_changed(self, offset: torch.Tensor | None) -> None:
         applied = self._shown_z is not None and self.latents is not None and not torch.equal(
@@ -256,7 +270,7 @@ class GenerateView(QWidget):
         lat, z = self.latents, self._shown_z
         if lat is None or z is None or (self.job is not None and not self.job.done):
             return
-        suggested = str(self.export_dir / f"grid_seed{lat.seeds[0]}.png")
+        suggested = str(self.session.export_dir / f"grid_seed{lat.seeds[0]}.png")
         path, _ = QFileDialog.getSaveFileName(self, "Export grid", suggested,
                                               "PNG images (*.png)")
         if not path:
@@ -277,7 +291,7 @@ class GenerateView(QWidget):
         run_with_progress(self, self.job, "Export grid", f"Exporting {path.name}…")
 
     def _on_exported(self, path: str) -> None:
-        self.export_dir = Path(path).parent
+        self.session.remember_export(path)
         self.status.setText(f"Saved {path}")
         self.exported.emit(path)
 

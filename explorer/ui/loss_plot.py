@@ -17,10 +17,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from explorer.ui.widgets import PLOT_BACKGROUND
+
 SERIES = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p")
 _STYLE = {  # name -> (legend label, short label, colour, plot index)
-    "critic_loss": ("critic", "D", "#4e9af1", 0),
-    "gen_loss": ("generator", "G", "#f28e2b", 0),
+    "critic_loss": ("critic loss", "D", "#4e9af1", 0),
+    "gen_loss": ("generator loss", "G", "#f28e2b", 0),
     "gp": ("gradient penalty", "GP", "#59a14f", 1),
     "wdist": ("Wasserstein estimate", "W", "#e15759", 1),
     "r": ("overfitting r", "r", "#b07aa1", 2),
@@ -33,6 +35,12 @@ EMA_ALPHA = 0.05  # weight of a new point in the smoothed curve (~20-step memory
 # cheap, down to a few Hz on a slow machine. The data itself is buffered at once.
 MIN_REDRAW_S = 0.05
 DRAW_BUDGET = 0.05
+
+
+def legend_title(entries: list[tuple[str, str]]) -> str:
+    """A plot title that names its curves in their colours: ``[(label, "#rrggbb"), ...]``."""
+    return "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{colour}'>&#9473;&#9473;</span>"
+                                     f"&nbsp;{label}" for label, colour in entries)
 
 
 class _TimedPlotArea(pg.GraphicsLayoutWidget):
@@ -117,8 +125,9 @@ class LossPlot(QWidget):
         self.follow_box.toggled.connect(self._on_follow_toggled)
         self.readout = QLabel("")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # A long readout must not force the window wider: it may be cut instead.
+        # A long readout must not force the window wider: it wraps onto a second line instead.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setWordWrap(True)
 
         self._drawn: set[str] = set()
         self._last_refresh = -1.0
@@ -127,17 +136,15 @@ class LossPlot(QWidget):
         self._redraw.setSingleShot(True)
         self._redraw.timeout.connect(self._on_redraw_timeout)
         self.view = _TimedPlotArea()
-        self.view.setBackground("#1e1e1e")
+        self.view.setBackground(PLOT_BACKGROUND)
         self.plots = [self.view.addPlot(row=i, col=0) for i in range(3)]
-        titles = ("Critic and generator loss", "Gradient penalty and Wasserstein estimate",
-                  "Critic overfitting r = E[sign C(real)] and augmentation p")
-        for p, title in zip(self.plots, titles, strict=True):
-            p.setTitle(title, size="9pt")
+        for i, p in enumerate(self.plots):
+            # The title is the legend: a legend box inside the plot covered the newest points.
+            p.setTitle(legend_title([(label, colour) for label, _, colour, idx in _STYLE.values()
+                                     if idx == i]), size="9pt")
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setDownsampling(auto=True, mode="peak")
             p.setClipToView(True)
-            legend = p.addLegend(offset=(-10, 8), labelTextSize="8pt")
-            legend.setBrush(pg.mkBrush(30, 30, 30, 200))  # readable over the curves
             p.setLabel("bottom", "step")
             for side in ("bottom", "left"):  # plain numbers, not "200 (x0.001)" or "5 (x1000)"
                 p.getAxis(side).enableAutoSIPrefix(False)
@@ -159,12 +166,11 @@ class LossPlot(QWidget):
         # Created once, updated with setData.
         self.faint_items: dict[str, pg.PlotDataItem] = {}
         self.main_items: dict[str, pg.PlotDataItem] = {}
-        for name, (label, _, colour, idx) in _STYLE.items():
+        for name, (_, _, colour, idx) in _STYLE.items():
             faint = pg.mkColor(colour)
             faint.setAlpha(70)
             self.faint_items[name] = self.plots[idx].plot(pen=pg.mkPen(faint, width=1))
-            self.main_items[name] = self.plots[idx].plot(pen=pg.mkPen(colour, width=2),
-                                                         name=label)
+            self.main_items[name] = self.plots[idx].plot(pen=pg.mkPen(colour, width=2))
 
         # The latest values on their own line: beside the check boxes they were cut off.
         top = QHBoxLayout()

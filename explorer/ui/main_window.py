@@ -18,10 +18,12 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressDialog,
+    QPushButton,
     QTabWidget,
     QWidget,
 )
@@ -53,6 +55,24 @@ def device_description() -> str:
     return dev.type
 
 
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line
+
+
+def quit_question(parent: QWidget) -> tuple[QMessageBox, QPushButton]:
+    """The question asked when the window closes mid-run, and its "Stop and save" button."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Quit while training",
+                      "A run is still training. Stop it and save a checkpoint (Resume continues "
+                      "it later), then quit?", parent=parent)
+    stop = box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(stop)
+    return box, stop
+
+
 class TimelapseExporter(QObject):
     """Writes a time-lapse GIF on a plain Python thread (it can take seconds for long runs)."""
 
@@ -82,6 +102,10 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.setWindowTitle("Latent Lab")
         runs_root = Path(str(self.settings.value("paths/runs_root", str(DEFAULT_RUNS_ROOT))))
+        export_dir = Path(str(self.settings.value("paths/export_folder", str(Path.home()))))
+        if export_dir.is_dir():
+            session.export_dir = export_dir
+        session.export_dir_changed.connect(self._on_export_dir_changed)
         self.train_view = TrainView(session, runs_root)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -91,18 +115,27 @@ class MainWindow(QMainWindow):
         self.exporter.exported.connect(self._on_timelapse_exported)
         self.exporter.failed.connect(self._on_timelapse_failed)
 
-        self.state_label = QLabel("idle")
-        self.model_label = QLabel("no model open")
-        self.device_label = QLabel(f"device: {device_description()}")
+        # Three separate facts, each named: the run in the Train tab, the model the other tabs
+        # explore (often another one) and the device. Unnamed, "failed  model: demo" read as
+        # one sentence.
+        self.state_label = QLabel()
+        self.model_label = QLabel()
+        self.device_label = QLabel(f"Device: {device_description()}")
+        self._on_state_changed("no run")
+        self._on_model_changed(None)
         bar = self.statusBar()
         # Permanent (right-hand) widgets, so temporary status messages never paint over them.
-        bar.addPermanentWidget(self.state_label)
-        bar.addPermanentWidget(self.model_label)
-        bar.addPermanentWidget(self.device_label)
+        for i, label in enumerate((self.state_label, self.model_label, self.device_label)):
+            if i:
+                bar.addPermanentWidget(_separator())
+            # A long run name may be cut in a narrow window, but never makes the window wider.
+            label.setMinimumWidth(60)
+            bar.addPermanentWidget(label)
         self.train_view.state_changed.connect(self._on_state_changed)
         session.model_changed.connect(self._on_model_changed)
         self._build_menus()
 
+        self._quit_asked_by_user = False  # set while File > Quit closes the window
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1320, 860)
@@ -145,7 +178,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Export time-lapse GIF…", self._on_export_triggered, "Ctrl+E")
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "&Quit", self._on_quit_triggered, QKeySequence.StandardKey.Quit)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Latent Lab", self._on_about_triggered)
 
@@ -188,15 +221,14 @@ class MainWindow(QMainWindow):
             if not chosen:
                 return
             run_dir = Path(chosen)
-        start = str(self.settings.value("paths/export_folder", str(run_dir)))
-        out, _ = QFileDialog.getSaveFileName(self, "Export time-lapse GIF",
-                                             str(Path(start) / f"{run_dir.name}-timelapse.gif"),
-                                             "GIF animation (*.gif)")
+        out, _ = QFileDialog.getSaveFileName(
+            self, "Export time-lapse GIF",
+            str(self.session.export_dir / f"{run_dir.name}-timelapse.gif"), "GIF animation (*.gif)")
         if out:
-            self.settings.setValue("paths/export_folder", str(Path(out).parent))
             self.export_timelapse(run_dir, Path(out))
 
     def _on_timelapse_exported(self, path: str, frames: int) -> None:
+        self.session.remember_export(path)
         self.statusBar().showMessage(f"time-lapse written: {path} ({frames} frames)", 8000)
 
     def _on_timelapse_failed(self, message: str) -> None:
@@ -209,21 +241,46 @@ class MainWindow(QMainWindow):
             f"learned.<br><br>torch {torch.__version__}<br>PySide6 {PySide6.__version__}<br>"
             f"pyqtgraph {pg.__version__}<br>device: {device_description()}"))
 
+    def _on_export_dir_changed(self, folder: str) -> None:
+        self.settings.setValue("paths/export_folder", folder)
+
     # --- status --------------------------------------------------------------------------------
     def _on_state_changed(self, text: str) -> None:
-        self.state_label.setText(text)
+        self.state_label.setText(f"Training: {text}")
+        self.state_label.setToolTip(self.state_label.text())
 
     def _on_model_changed(self, info: ModelInfo | None) -> None:
         if info is None:
-            self.model_label.setText("no model open")
+            self.model_label.setText("Exploring: no model")
+            self.model_label.setToolTip("")
             return
         name = info.path.parent.name if info.path and info.path.name == "checkpoint.pt" else (
-            info.path.name if info.path else "live run")
+            info.path.name if info.path else "the live run")
         classes = f" · {info.n_classes} classes" if info.n_classes else ""
-        self.model_label.setText(f"model: {name} · step {info.step} · {info.size}px{classes}")
+        self.model_label.setText(f"Exploring: {name} · step {info.step} · {info.size}px{classes}")
+        self.model_label.setToolTip(f"{info.path or 'the model of the run in progress'}")
 
     # --- closing -------------------------------------------------------------------------------
+    def confirm_stop_training(self) -> bool:
+        """Ask before quitting mid-run: "Stop and save" (True) or "Cancel" (False)."""
+        box, stop = quit_question(self)
+        box.exec()
+        return box.clickedButton() is stop
+
+    def _on_quit_triggered(self) -> None:
+        self._quit_asked_by_user = True
+        try:
+            self.close()
+        finally:
+            self._quit_asked_by_user = False
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        # The user's own close (title bar, File > Quit) asks first; a close made by the program
+        # (a test, the app shutting down) stops and saves without asking, as before.
+        asked = self._quit_asked_by_user or event.spontaneous()
+        if self.train_view.is_running() and asked and not self.confirm_stop_training():
+            event.ignore()
+            return
         if self.train_view.is_running():
             dialog = QProgressDialog("Stopping the training and saving a checkpoint…", "", 0, 0,
                                      self)

@@ -44,6 +44,7 @@ from explorer.ui.export_job import ExportJob, run_with_progress
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import Focus, ModelSession
+from explorer.ui.widgets import scroll_column
 
 EMPTY = "Open a checkpoint or train a model"
 STRIP_MAX = 48
@@ -68,7 +69,6 @@ class MorphView(QWidget):
         self.frames: np.ndarray | None = None  # (F, H, W, 3) uint8 preview cache
         self._stamp = -1
         self.job: ExportJob | None = None
-        self.export_dir = Path.cwd()  # the file dialog opens where the last export went
         self.timer = QTimer(self)
         self._build()
         session.model_changed.connect(self._on_model_changed)
@@ -143,7 +143,7 @@ class MorphView(QWidget):
         info.addWidget(self.render_time)
         right.addLayout(info)
         lay = QHBoxLayout(self)
-        lay.addWidget(self.controls)
+        lay.addWidget(scroll_column(self.controls))  # scrolls in a short window
         lay.addLayout(right, 1)
 
         for sig in (self.a.changed, self.b.changed, self.slerp.toggled, self.ping_pong.toggled,
@@ -256,7 +256,8 @@ class MorphView(QWidget):
         title = "Export GIF" if kind == "gif" else "Export PNG strip"
         name = f"morph_{self.a.seed.value()}_{self.b.seed.value()}.{kind}"
         filt = "GIF animations (*.gif)" if kind == "gif" else "PNG images (*.png)"
-        path, _ = QFileDialog.getSaveFileName(self, title, str(self.export_dir / name), filt)
+        start = str(self.session.export_dir / name)
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filt)
         if not path:
             return
         path = Path(path) if Path(path).suffix else Path(path).with_suffix(f".{kind}")
@@ -282,7 +283,7 @@ class MorphView(QWidget):
         run_with_progress(self, self.job, title, f"Exporting {path.name}…")
 
     def _on_exported(self, path: str) -> None:
-        self.export_dir = Path(path).parent
+        self.session.remember_export(path)
         self.status.setText(f"Saved {path}")
         self.exported.emit(path)
 

@@ -27,10 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.quality import QualityError, evaluate_checkpoint, summary_lines
+from explorer.ui.loss_plot import legend_title
 from explorer.ui.session import ModelSession
+from explorer.ui.widgets import PLOT_BACKGROUND
 from trainer.checkpoint import CheckpointError
 from trainer.data import DataError
 
+FD_COLOUR, ACC_COLOUR = "#4e9af1", "#59a14f"  # the Train tab's curve colours
+PRECISION_COLOUR, RECALL_COLOUR = "#f28e2b", "#b07aa1"
 COLUMNS = ("model", "FD", "precision", "recall", "accuracy", "coverage", "near-copies",
            "per-class accuracy / share")
 
@@ -81,6 +85,14 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
 
+def per_class_text(values: list[float | None], names: list[str]) -> str:
+    """Per-class figures, each after its class name when the names are known."""
+    texts = ["-" if v is None else f"{v:.2f}" for v in values]
+    if len(names) != len(values):
+        return " ".join(texts)
+    return " · ".join(f"{n} {t}" for n, t in zip(names, texts, strict=True))
+
+
 class QualityView(QWidget):
     measured = Signal(object)  # the result dict, once shown
 
@@ -123,10 +135,12 @@ class QualityView(QWidget):
         self.open_best.setVisible(False)
         self.fd_plot = pg.PlotWidget(title="FD vs step")
         self.acc_plot = pg.PlotWidget(title="accuracy vs step")
-        self.pr_plot = pg.PlotWidget(title="precision / recall vs step")
-        self.pr_plot.addLegend()
+        self.pr_plot = pg.PlotWidget(title=legend_title([("precision", PRECISION_COLOUR),
+                                                          ("recall", RECALL_COLOUR)]))
         for p, left in ((self.fd_plot, "FD"), (self.acc_plot, "class accuracy (%)"),
                         (self.pr_plot, "%")):
+            p.setBackground(PLOT_BACKGROUND)  # the Train tab's curves' background
+            p.showGrid(x=True, y=True, alpha=0.2)
             p.setLabel("bottom", "step")
             p.setLabel("left", left)
             # No SI prefixes: pyqtgraph would label 0.6 as "600 (x0.001)".
@@ -171,7 +185,8 @@ class QualityView(QWidget):
 
     def _on_model_changed(self, _info: object) -> None:
         if self.running:
-            return
+            return  # the figures being measured name their checkpoint when they arrive
+        self._clear_results()  # they belong to the model that was open before
         info = self.session.info
         if info is None:
             self._set_status("Open a model to measure its quality.")
@@ -190,16 +205,7 @@ class QualityView(QWidget):
         path = self._path()
         if path is None or self.running:
             return
-        self.result = None
-        self.table.setRowCount(0)
-        self.summary.clear()
-        self.warnings.clear()
-        self.warnings.hide()
-        self.open_best.setVisible(False)
-        self.best_marker = None
-        for p in (self.fd_plot, self.acc_plot, self.pr_plot):
-            p.clear()
-            p.setVisible(False)
+        self._clear_results()
         self._thread = QThread()
         self._thread.setObjectName("quality")
         self._worker = QualityWorker(path, self.samples.value(), str(self.session.device),
@@ -219,6 +225,18 @@ class QualityView(QWidget):
         self.busy.setVisible(True)
         self._set_status("... starting")
         self._thread.start()
+
+    def _clear_results(self) -> None:
+        self.result = None
+        self.table.setRowCount(0)
+        self.summary.clear()
+        self.warnings.clear()
+        self.warnings.hide()
+        self.open_best.setVisible(False)
+        self.best_marker = None
+        for p in (self.fd_plot, self.acc_plot, self.pr_plot):
+            p.clear()
+            p.setVisible(False)
 
     def cancel(self) -> None:
         if self._worker is not None:
@@ -276,7 +294,7 @@ class QualityView(QWidget):
             cells = (name, f"{m['fd']:.3f}", _pct(m.get("precision")), _pct(m.get("recall")),
                      _pct(m.get("accuracy")), _pct(m.get("coverage")),
                      _pct((m.get("memorisation") or {}).get("near_copy_share")),
-                     " ".join("-" if p is None else f"{p:.2f}" for p in per))
+                     per_class_text(per, list(r.get("class_names") or [])))
             self._set_row(i, cells)
         for i, x in enumerate(rows, start=len(models)):  # G_ema of each snapshot
             label = f"step {x['step']}" + (" ★ best" if x["step"] == best else "")
@@ -286,15 +304,18 @@ class QualityView(QWidget):
         self.table.resizeColumnsToContents()
         if rows:
             steps = [x["step"] for x in rows]
-            self.fd_plot.plot(steps, [x["fd"] for x in rows], symbol="o")
+            self.fd_plot.plot(steps, [x["fd"] for x in rows], pen=pg.mkPen(FD_COLOUR, width=2),
+                              symbol="o", symbolBrush=FD_COLOUR)
             self.fd_plot.setVisible(True)
             if all("accuracy" in x for x in rows):
-                self.acc_plot.plot(steps, [100 * x["accuracy"] for x in rows], symbol="o")
+                self.acc_plot.plot(steps, [100 * x["accuracy"] for x in rows],
+                                   pen=pg.mkPen(ACC_COLOUR, width=2), symbol="o",
+                                   symbolBrush=ACC_COLOUR)
                 self.acc_plot.setVisible(True)
             if all("precision" in x for x in rows):
-                for key, colour in (("precision", "#1f77b4"), ("recall", "#ff7f0e")):
+                for key, colour in (("precision", PRECISION_COLOUR), ("recall", RECALL_COLOUR)):
                     self.pr_plot.plot(steps, [100 * x[key] for x in rows], symbol="o",
-                                      pen=colour, symbolBrush=colour, name=key)
+                                      pen=pg.mkPen(colour, width=2), symbolBrush=colour)
                 self.pr_plot.setVisible(True)
             marked = [x for x in rows if x["step"] == best]
             if marked:  # a star on the FD curve at the best snapshot

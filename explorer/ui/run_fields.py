@@ -56,10 +56,12 @@ TOOLTIPS = {
     "preview_every": "steps between sample grids", "checkpoint_every": "steps between checkpoints",
 }
 PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic")
-PRESET_CHOICES = ("arch", "loss")  # preset fields the form shows as choices, not text
-PRESET_HINTS = {"cpu-fast": "fast CPU recipe, results in about a minute",
+# Measured from the bundled demo's log (resources/demo/log.jsonl): 1.9-2.5 steps/s at 32 px.
+PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so its 3000 steps "
+                "take about 25 min; colour blobs by step 1000, shapes later",
                 "reference": "WGAN-GP paper recipe, for a GPU",
-                "sngan": "spectral norm + hinge + projection critic, one critic step",
+                "sngan": "SN-GAN recipe: spectral norm, hinge loss, projection critic, one "
+                "critic step (docs/recipes.md)",
                 "custom": "your own values"}
 _DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
 

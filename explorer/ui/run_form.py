@@ -43,6 +43,7 @@ from explorer.ui.run_fields import (
     matches_preset,
     run_dir_problem,
 )
+from explorer.ui.widgets import compact_combo
 from trainer.config import ARCHS, LOSSES, PRESETS, SIZES, RunConfig, apply_preset, default_preset
 
 
@@ -134,6 +135,8 @@ class RunForm(QWidget):
             lay.addWidget(box)
         lay.addWidget(self.general_error)
         lay.addStretch(1)
+        for box in self.findChildren(QComboBox):  # long item texts must not widen the form
+            compact_combo(box)
 
         self.set_config(apply_preset(RunConfig(), default_preset(auto_device())))
         for w in (self.dataset, self.image_size, self.arch, self.loss, self.device,

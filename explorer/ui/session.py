@@ -34,6 +34,7 @@ class ModelSession(QObject):
     offset_changed = Signal(object)
     # Pick a sample as morph endpoint: ("A" | "B", Focus).
     endpoint_picked = Signal(str, object)
+    export_dir_changed = Signal(str)  # the folder of the latest export
 
     def __init__(self, device: str = "cpu", parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +43,9 @@ class ModelSession(QObject):
         self.focus: Focus | None = None
         self.offset: torch.Tensor | None = None
         self.offset_applies_to_grid = False
+        # Where every export dialog opens: the folder of the last export, from any view (the
+        # main window keeps it across sessions).
+        self.export_dir = Path.home()
         self._render = RenderThread()
         self._render.worker.rendered.connect(self.rendered)
         self._render.worker.failed.connect(self.failed)
@@ -78,6 +82,11 @@ class ModelSession(QObject):
         self.offset = offset
         self.offset_applies_to_grid = applies_to_grid
         self.offset_changed.emit(offset)
+
+    def remember_export(self, path: Path | str) -> None:
+        """An export was written to ``path``: the next export dialog opens in its folder."""
+        self.export_dir = Path(path).parent
+        self.export_dir_changed.emit(str(self.export_dir))
 
     def pick_endpoint(self, which: str, focus: Focus) -> None:
         self.endpoint_picked.emit(which, focus)

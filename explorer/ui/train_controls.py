@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 
 class TrainControls(QWidget):
@@ -19,13 +19,15 @@ class TrainControls(QWidget):
         self.stop_button.setToolTip("Stop after this step and write a checkpoint")
         self.share_box = QCheckBox("Explore the live model in the other tabs")
         self.share_box.setChecked(True)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        # The switch sits under the buttons: beside them the bar alone needed 620 px.
+        buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
-            lay.addWidget(b)
-        lay.addSpacing(12)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(buttons)
         lay.addWidget(self.share_box)
-        lay.addStretch(1)
 
     def sync(self, running: bool, phase: str, form_valid: bool,
              resumable: Path | None) -> None:

@@ -56,6 +56,11 @@ class TrainProgress(QWidget):
         self.rates.setText(f"{self.rate:.1f} steps/s · {st.images_per_s:,.0f} img/s · "
                            f"ETA {format_eta(eta)}")
 
+    def finish(self) -> None:
+        """The run has ended: no ETA any more (the bar keeps the step it reached)."""
+        self.rate = 0.0
+        self.rates.setText("")
+
     def show_step(self, step: int, steps_per_s: float | None = None) -> None:
         """For a followed run: its step, and its rate read from the log's timestamps."""
         self.bar.setRange(0, max(self.total, step, 1))

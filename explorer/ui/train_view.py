@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMessageBox,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +29,7 @@ from explorer.ui.session import ModelSession
 from explorer.ui.train_controls import TrainControls
 from explorer.ui.train_display import TrainDisplay
 from explorer.ui.train_worker import TrainThread, TrainWorker
+from explorer.ui.widgets import scroll_column
 from trainer.checkpoint import CheckpointError
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
@@ -57,11 +57,9 @@ class TrainView(QWidget):
 
         self.form = RunForm(runs_root)
         self.form.validity_changed.connect(self._on_form_validity_changed)
-        scroll = QScrollArea()
-        scroll.setWidget(self.form)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.form.sizeHint().width() + 24)
+        # The form scrolls (a short window still reaches the Run group) and keeps its minimum
+        # width, so the curves beside it can never be drawn over it.
+        self.form_scroll = scroll_column(self.form)
 
         self.controls = TrainControls()
         c = self.controls
@@ -82,7 +80,7 @@ class TrainView(QWidget):
         right.addWidget(self.controls)
         right.addWidget(self.display, 1)
         lay = QHBoxLayout(self)
-        lay.addWidget(scroll)
+        lay.addWidget(self.form_scroll)
         lay.addLayout(right, 1)
 
         self.watcher = RunWatcher(parent=self)
@@ -299,6 +297,7 @@ class TrainView(QWidget):
         if self.thread is not None:
             self.thread.wait(5000)  # run() has returned; the thread is only winding down
         self._running = False
+        self.display.progress.finish()
         self.form.setEnabled(True)
         if (self.form.run_dir() / "checkpoint.pt").exists():
             self.form.new_run()  # Start = another new run; Resume continues this one

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QFrame, QScrollArea, QSpinBox, QWidget
+
+MAX_SEED = 2_000_000_000  # leaves room for seed + i (a grid's later samples) in a 32-bit box
+PLOT_BACKGROUND = "#1e1e1e"  # every plot of the window: dark grey, like the sample canvases
 
 
 def refill_combo(combo: QComboBox, items: Sequence[str]) -> None:
@@ -17,3 +21,42 @@ def refill_combo(combo: QComboBox, items: Sequence[str]) -> None:
         combo.addItems(list(items))
         combo.setCurrentIndex(max(0, combo.findText(old)))
     combo.blockSignals(False)
+
+
+def seed_spin(value: int = 0, maximum: int = MAX_SEED, prefix: str = "") -> QSpinBox:
+    """A seed box that never gets narrower than its largest seed (ten digits): a layout short of
+    room used to squeeze it until "1392963012" showed as "13929630"."""
+    box = QSpinBox()
+    box.setRange(0, maximum)
+    box.setValue(value)
+    box.setPrefix(prefix)
+    box.setMinimumWidth(box.sizeHint().width())
+    return box
+
+
+def compact_combo(box: QComboBox, chars: int = 12) -> None:
+    """Let a combo with long item texts shrink to about ``chars`` characters (the closed box
+    elides; its popup still shows whole texts), so it cannot hold a form wider than the window."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(chars)
+
+
+def scroll_column(widget: QWidget) -> QScrollArea:
+    """``widget`` in a vertical scroll area as wide as it needs to be: a column of controls that
+    stays whole (scrolls instead of overlapping its neighbours) when the window is short."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    fit_scroll_width(scroll)
+    return scroll
+
+
+def fit_scroll_width(scroll: QScrollArea) -> None:
+    """Make a vertical-only scroll area at least as wide as its widget's minimum (plus the scroll
+    bar) and no wider than the widget wants; call again when the widget's contents change."""
+    w = scroll.widget()
+    extra = scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()
+    scroll.setMinimumWidth(w.minimumSizeHint().width() + extra)
+    scroll.setMaximumWidth(max(w.sizeHint().width(), w.minimumSizeHint().width()) + extra)
