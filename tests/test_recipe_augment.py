@@ -152,3 +152,18 @@ def test_two_time_scales_set_the_critic_lr(tiny_cfg):
     gan = GAN(cfg, 8, 3, 5, torch.device("cpu"))
     assert gan.opt_G.param_groups[0]["lr"] == 1e-4
     assert gan.opt_D.param_groups[0]["lr"] == 4e-4
+
+
+def test_auxiliary_class_head_learns_only_when_asked(tiny_cfg):
+    from trainer.data import load_dataset
+    from trainer.gan import GAN
+
+    data = load_dataset(tiny_cfg.data, "cpu")
+    with_head = GAN(_sngan(tiny_cfg, class_loss=1.0), 8, 3, 5, torch.device("cpu"))
+    before = with_head.D.classify.weight.detach().clone()
+    with_head.train_step(data)
+    assert not torch.equal(before, with_head.D.classify.weight)  # the critic learnt classes
+    plain = GAN(_sngan(tiny_cfg, class_loss=0.0), 8, 3, 5, torch.device("cpu"))
+    assert plain.D.classify is None  # no unused parameters (DDP would wait for their grads)
+    unconditional = _sngan(tiny_cfg, class_loss=1.0).with_changes(model={"conditional": False})
+    assert GAN(unconditional, 8, 3, 0, torch.device("cpu")).D.classify is None

@@ -21,7 +21,7 @@ from explorer.ui.control_view import ControlView
 from explorer.ui.generate_view import GenerateView
 from explorer.ui.loss_plot import LossPlot
 from explorer.ui.main_window import quit_question
-from explorer.ui.quality_view import QualityView, per_class_text
+from explorer.ui.quality_view import COLUMNS, QualityView, per_class_text
 from explorer.ui.run_fields import PRESET_HINTS
 from explorer.ui.session import ModelSession
 from explorer.ui.widgets import PLOT_BACKGROUND, seed_spin
@@ -169,8 +169,10 @@ def test_quality_tab_forgets_the_previous_models_figures(qtbot, session, trained
     qtbot.addWidget(view)
     names = list(session.info.class_names)
     view._on_completed(_fake_quality(session.info.path, names))
-    assert view.table.rowCount() == 1 and view.fd_plot.isVisibleTo(view)
-    per = view.table.item(0, 4).text()  # 13: per-class figures carry their class names
+    # one row for G_ema, one per evaluated snapshot
+    assert view.table.rowCount() == 3 and view.fd_plot.isVisibleTo(view)
+    per = view.table.item(0, COLUMNS.index("per-class accuracy / share")).text()
+    # 13: per-class figures carry their class names
     assert per.startswith(f"{names[0]} 0.90") and f"{names[1]} -" in per
     session.open_checkpoint(trained_run)  # another model (a new run's, say)
     assert view.result is None and view.table.rowCount() == 0

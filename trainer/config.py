@@ -102,6 +102,10 @@ class TrainConfig:
     # recipe, whose critic takes one step per generator step.
     lr_critic: float | None = None
     gp_lambda: float = 10.0
+    # Weight of an auxiliary classification loss (AC-GAN) on the SN-GAN critic's features, for
+    # conditional models: the critic learns the classes on real images, the generator is pulled
+    # toward samples of the asked class. 0 = projection only.
+    class_loss: float = 0.0
     # "explicit": the critic's input gradient written out as forward ops (no double backward);
     # "autograd": the reference double-backward penalty. Same values to ~1e-10 in float64.
     gp_impl: str = "explicit"
@@ -148,6 +152,8 @@ class TrainConfig:
         _check(_is_num(self.clip) and 0 < self.clip <= 10, "clip", "a number in (0, 10]", self.clip)
         _check(self.lr_critic is None or (_is_num(self.lr_critic) and 0 < self.lr_critic <= 1),
                "lr_critic", "a number in (0, 1], or null for the generator's lr", self.lr_critic)
+        _check(_is_num(self.class_loss) and 0 <= self.class_loss <= 100, "class_loss",
+               "a number in [0, 100]", self.class_loss)
         _check(self.augment in AUGMENT, "augment", "one of " + ", ".join(AUGMENT), self.augment)
         _check(_is_num(self.augment_target) and 0 < self.augment_target < 1, "augment_target",
                "a number in (0, 1)", self.augment_target)
@@ -244,14 +250,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "sngan": {
         "model": {"arch": "sngan", "z_dim": 128, "width": 32},
         "train": {"loss": "hinge", "batch_size": 32, "lr": 2e-4, "lr_critic": 2e-4,
-                  "betas": (0.0, 0.9), "n_critic": 1},
+                  "betas": (0.5, 0.999), "n_critic": 1, "class_loss": 1.0},
     },
 }
 # The course presets are WGAN-GP with the DCGAN pair; naming that keeps a switch of preset from
 # leaving another recipe's model or loss behind.
 for _name in ("cpu-fast", "reference"):
     PRESETS[_name]["model"]["arch"] = "dcgan"
-    PRESETS[_name]["train"].update(loss="wgan-gp", lr_critic=None)
+    PRESETS[_name]["train"].update(loss="wgan-gp", lr_critic=None, class_loss=0.0)
 
 
 def default_preset(device: str) -> str:

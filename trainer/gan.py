@@ -29,7 +29,8 @@ class GAN:
         self.n_classes = n_classes if cfg.model.conditional else 0
         torch.manual_seed(cfg.train.seed)
         self.G = build_generator(cfg.model, size, channels, n_classes).to(device)
-        self.D = build_critic(cfg.model, size, channels, n_classes).to(device)
+        self.D = build_critic(cfg.model, size, channels, n_classes,
+                              aux_classifier=cfg.train.class_loss > 0).to(device)
         init_weights(self.G)
         init_weights(self.D)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)

@@ -75,15 +75,23 @@ def bce_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
 
 
 def hinge_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                      y: torch.Tensor | None) -> tuple[torch.Tensor, Stats]:
+                      y: torch.Tensor | None, class_loss: float = 0.0
+                      ) -> tuple[torch.Tensor, Stats]:
     """Hinge loss (SN-GAN, BigGAN): mean relu(1 - C(real)) + mean relu(1 + C(fake)).
 
-    Real and fake go through the critic in one batch: one call per step instead of two.
+    Real and fake go through the critic in one batch: one call per step instead of two. With
+    ``class_loss`` > 0 the critic's auxiliary head also learns the real images' classes.
     """
     n = len(real)
-    scores = critic(torch.cat([real, fake]), None if y is None else torch.cat([y, y]))
+    yy = None if y is None else torch.cat([y, y])
+    if class_loss > 0:
+        scores, logits = critic.scores_and_logits(torch.cat([real, fake]), yy)
+    else:
+        scores, logits = critic(torch.cat([real, fake]), yy), None
     s_real, s_fake = scores[:n], scores[n:]
     loss = F.relu(1 - s_real).mean() + F.relu(1 + s_fake).mean()
+    if logits is not None and y is not None:
+        loss = loss + class_loss * F.cross_entropy(logits[:n].float(), y.float())
     gap = s_real.mean() - s_fake.mean()
     return loss, {"critic_loss": loss.detach(), "wdist": gap.detach(),
                   "r": overfit_signal(s_real, s_fake, True)}

@@ -236,7 +236,8 @@ class SNProjectionCritic(nn.Module):
     (with spectral norm and the hinge loss).
     """
 
-    def __init__(self, size: int, channels: int, width: int, n_classes: int = 0):
+    def __init__(self, size: int, channels: int, width: int, n_classes: int = 0,
+                 aux_classifier: bool = False):
         super().__init__()
         self.size, self.channels, self.n_classes = size, channels, n_classes
         sn = nn.utils.parametrizations.spectral_norm
@@ -253,14 +254,22 @@ class SNProjectionCritic(nn.Module):
         self.net = nn.Sequential(*layers)
         self.head = sn(nn.Linear(c, 1))
         self.embed = sn(nn.Linear(n_classes, c, bias=False)) if n_classes else None
+        # An auxiliary classifier on the same features (AC-GAN's head, beside the projection):
+        # trained on real images, it hands the generator a direct "which class is this" gradient.
+        self.classify = nn.Linear(c, n_classes) if n_classes and aux_classifier else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.scores_and_logits(x, y)[0]
+
+    def scores_and_logits(self, x: torch.Tensor, y: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scores (N,) and the auxiliary classifier's class logits (N, n_classes) or None."""
         h = self.net(x).sum(dim=(2, 3))  # (N, c)
         score = self.head(h).flatten()
         if self.embed is not None:
             y = _class_vector(y, h, self.n_classes)
             score = score + (self.embed(y) * h).sum(1)
-        return score  # (N,)
+        return score, None if self.classify is None else self.classify(h)
 
 
 def _class_vector(y: torch.Tensor | None, like: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -282,8 +291,13 @@ def build_generator(m: ModelConfig, size: int, channels: int, n_classes: int) ->
     return GENERATORS[m.arch](m.z_dim, size, channels, m.width, n_classes if m.conditional else 0)
 
 
-def build_critic(m: ModelConfig, size: int, channels: int, n_classes: int) -> nn.Module:
-    return CRITICS[m.arch](size, channels, m.width, n_classes if m.conditional else 0)
+def build_critic(m: ModelConfig, size: int, channels: int, n_classes: int,
+                 aux_classifier: bool = False) -> nn.Module:
+    """``aux_classifier``: give a conditional SN-GAN critic an auxiliary class head."""
+    n = n_classes if m.conditional else 0
+    if m.arch == "sngan":
+        return SNProjectionCritic(size, channels, m.width, n, aux_classifier)
+    return CRITICS[m.arch](size, channels, m.width, n)
 
 
 def init_weights(module: nn.Module) -> None:

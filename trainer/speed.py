@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from trainer import augment, fastgp, losses
@@ -44,6 +45,7 @@ class CriticLoss(nn.Module):
         super().__init__()
         self.critic, self.loss, self.gp_lambda = critic, t.loss, t.gp_lambda
         self.precision = t.precision
+        self.class_loss = t.class_loss if getattr(critic, "classify", None) is not None else 0.0
         # The explicit penalty (first-order only) where the critic's layers allow it; autograd's
         # double backward otherwise (the MLP critic).
         self.explicit = (t.loss == "wgan-gp" and t.gp_impl == "explicit"
@@ -58,10 +60,13 @@ class CriticLoss(nn.Module):
                       else losses.wgan_gp_critic_loss)
                 return fn(self.critic, real, fake, y, eps, self.gp_lambda)
             return self._mixed_wgan_gp(real, fake, y, eps)
-        fn = {"wgan-clip": losses.wgan_critic_loss, "bce": losses.bce_critic_loss,
-              "hinge": losses.hinge_critic_loss}[self.loss]
         with autocast(self.precision, real.device):
-            loss, stats = fn(self.critic, real, fake, y)
+            if self.loss == "hinge":
+                loss, stats = losses.hinge_critic_loss(self.critic, real, fake, y,
+                                                       self.class_loss)
+            else:
+                fn = {"wgan-clip": losses.wgan_critic_loss, "bce": losses.bce_critic_loss}
+                loss, stats = fn[self.loss](self.critic, real, fake, y)
         return loss.float(), stats
 
     def _mixed_wgan_gp(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None,
@@ -91,6 +96,7 @@ class GeneratorLoss(nn.Module):
         super().__init__()
         self.generator, self.critic = generator, critic
         self.loss, self.precision = t.loss, t.precision
+        self.class_loss = t.class_loss if getattr(critic, "classify", None) is not None else 0.0
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None,
                 aug: augment.Params | None = None) -> tuple[torch.Tensor, Stats]:
@@ -98,9 +104,13 @@ class GeneratorLoss(nn.Module):
             fake = self.generator(z, y)
             if aug is not None:
                 fake = augment.apply(fake, aug)
-            scores = self.critic(fake, y).float()
+            scores, logits = (self.critic.scores_and_logits(fake, y) if self.class_loss
+                              else (self.critic(fake, y), None))
+        scores = scores.float()
         g = (losses.bce_generator_loss(scores) if self.loss == "bce"
              else losses.wgan_generator_loss(scores))
+        if logits is not None and y is not None:  # the auxiliary head: "is it the asked class?"
+            g = g + self.class_loss * F.cross_entropy(logits.float(), y.float())
         return g, {"gen_loss": g.detach()}
 
 
