@@ -1,32 +1,103 @@
 """Atomic file writes: write a temporary file beside the target, fsync, rename into place.
 
 A crash mid-write leaves the previous file intact and no half-written file under the real name.
+A full disk is reported as a ``DiskFullError`` that names the folder and its free space, and the
+temporary file is removed. New files get the mode ``open()`` would give them (0666 less the
+umask), not the temporary file's private 0600.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+# errno values that mean "no room left" (EDQUOT: a user's quota on a shared machine).
+_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+class DiskFullError(OSError):
+    """A write failed for lack of space; ``str(err)`` is the message for the user."""
+
+    def __init__(self, path: Path, errno_: int = errno.ENOSPC):
+        self.message = disk_full_message(path)
+        super().__init__(errno_, self.message, str(path))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def disk_full_message(path: Path) -> str:
+    """'disk full: could not write NAME in FOLDER (N MB free there) ...' for any path."""
+    path = Path(path)
+    folder = path.parent
+    try:
+        free = f"{_human(shutil.disk_usage(folder).free)} free there"
+    except OSError:
+        free = "free space unknown"
+    return (f"disk full: could not write {path.name} in {folder} ({free}); free some space "
+            "and try again (files already written are intact)")
+
+
+def write_error_message(err: OSError, path: Path) -> str:
+    """A one-line message for a failed write of ``path`` (a full disk gets the free space)."""
+    if isinstance(err, DiskFullError):
+        return str(err)
+    if err.errno in _FULL:
+        return disk_full_message(Path(err.filename) if err.filename else Path(path))
+    where = err.filename or path
+    return f"cannot write {where}: {err.strerror or err}"
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def new_file_mode() -> int:
+    """0o666 less the process umask: the permissions ``open()`` gives a new file."""
+    # Linux: read it without changing it.
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: the only portable way to read it is to set it
+    os.umask(mask)
+    return 0o666 & ~mask
+
 
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        if e.errno in _FULL:
+            raise DiskFullError(path, e.errno) from None
+        raise
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if hasattr(os, "chmod"):
+            os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, DiskFullError) and e.errno in _FULL:
+            raise DiskFullError(path, e.errno) from None
         raise
 
 
@@ -47,7 +118,40 @@ def check_writable_dir(path: Path) -> str | None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        if e.errno in _FULL:
+            return disk_full_message(path)
         return f"cannot create folder {path}: {e.strerror or e}"
     if not os.access(path, os.W_OK | os.X_OK):
         return f"folder {path} is not writable"
     return None
+
+
+@contextlib.contextmanager
+def removed_on_failure(folder: Path) -> Iterator[None]:
+    """Run a block that creates ``folder`` (and its parents) and puts entries in it; if the
+    block raises, remove what it created and nothing else: the new entries of a folder that
+    already existed, or the folders it made. Entries that were there before are never touched."""
+    folder = Path(folder)
+    made: list[Path] = []  # folders that do not exist yet, deepest first
+    p = folder
+    while not p.exists() and p != p.parent:
+        made.append(p)
+        p = p.parent
+    before = set(os.listdir(folder)) if folder.is_dir() else set()
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            for name in set(os.listdir(folder)) - before:
+                _remove(folder / name)
+        for d in made:
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if empty: never a folder someone else filled meanwhile
+        raise
+
+
+def _remove(path: Path) -> None:
+    if stat.S_ISDIR(path.lstat().st_mode):
+        shutil.rmtree(path)
+    else:
+        path.unlink()
