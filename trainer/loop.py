@@ -14,6 +14,7 @@ Run folder layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -43,7 +44,12 @@ from trainer.events import (
     StepStats,
     TrainControl,
 )
-from trainer.fileio import atomic_open, check_writable_dir
+from trainer.fileio import (
+    atomic_open,
+    check_writable_dir,
+    removed_on_failure,
+    write_error_message,
+)
 from trainer.gan import GAN, nonfinite, resolve_device
 from trainer.images import make_grid, to_uint8
 from trainer.runlog import STAT_KEYS, truncate_log
@@ -71,9 +77,12 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
     control = control or TrainControl()
     dist = from_env()
     try:
-        gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading)
-    except (RunError, DataError, CheckpointError, ConfigError, RuntimeError) as e:
-        yield Failed(0, str(e))
+        # A run that fails to start takes back the folders and files it made (rank 0 makes them).
+        with removed_on_failure(run_dir) if dist.is_main else contextlib.nullcontext():
+            gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading,
+                                                total_steps)
+    except (RunError, DataError, CheckpointError, ConfigError, RuntimeError, OSError) as e:
+        yield Failed(0, write_error_message(e, run_dir) if isinstance(e, OSError) else str(e))
         shutdown(dist)
         return
     total = total_steps or cfg.train.steps
@@ -86,6 +95,8 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         yield Failed(gan.step, f"out of GPU memory at batch size {cfg.train.batch_size}, "
                      f"image size {cfg.data.size}, width {cfg.model.width}: lower the batch size "
                      "or the image size (or width) and resume")
+    except OSError as e:  # a full disk while saving: the last complete checkpoint is intact
+        yield Failed(gan.step, write_error_message(e, run_dir))
     finally:
         if hasattr(data, "close"):
             data.close()
@@ -100,8 +111,8 @@ def _summary(data: Data) -> str:
 
 
 def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None,
-           dist: DistInfo, on_loading: LoadProgress | None = None
-           ) -> tuple[GAN, Data, RunConfig, int]:
+           dist: DistInfo, on_loading: LoadProgress | None = None,
+           total_steps: int | None = None) -> tuple[GAN, Data, RunConfig, int]:
     ckpt_path = run_dir / "checkpoint.pt"
     state = None
     if resume:
@@ -111,6 +122,9 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if state.get("kind") != "full":
             raise RunError(f"{ckpt_path} is a snapshot without optimiser state; it cannot resume")
         cfg = config_of(state, ckpt_path.name)
+        if total_steps is not None and total_steps < state["step"]:
+            raise RunError(f"the run is already at step {state['step']}: ask for at least that "
+                           f"many steps in total to continue it (got {total_steps})")
     else:
         if cfg is None:
             raise RunError("no config given")
