@@ -1,12 +1,17 @@
 """``python main.py train``: headless training with a progress bar.
 
 Ctrl-C asks the loop to stop: it finishes the current step, writes a checkpoint and exits; a
-second Ctrl-C aborts at once (the last periodic checkpoint is still intact).
+second Ctrl-C aborts at once (the last periodic checkpoint is still intact). SIGTERM (a cluster
+scheduler ending the job) and SIGHUP (the terminal closed) do the same. A run ended by a signal
+exits with 128 + the signal's number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM, 129
+for SIGHUP.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -141,16 +146,19 @@ def run(args: argparse.Namespace) -> int:
     from trainer.loop import train  # imported here so --help stays fast
 
     control = TrainControl()
-    previous = signal.getsignal(signal.SIGINT)
+    caught: list[int] = []  # the signals received, in order
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
 
-    def on_sigint(signum: int, frame: object) -> None:  # 1st Ctrl-C: stop cleanly; 2nd: abort
+    def on_signal(signum: int, frame: object) -> None:  # 1st: stop cleanly; 2nd: abort
+        caught.append(signum)
         if control.stop_requested:
             raise KeyboardInterrupt
         control.stop()
-        tqdm.write("stopping: finishing this step and writing a checkpoint "
-                   "(Ctrl-C again to abort)")
+        _say(f"{_signal_name(signum)}: finishing this step and writing a checkpoint "
+             f"({'Ctrl-C' if signum == signal.SIGINT else 'a second signal'} again to abort)")
 
-    signal.signal(signal.SIGINT, on_sigint)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, on_signal)
     bar = None
     code = 0
     quiet = from_env().rank != 0  # under torchrun only rank 0 reports
@@ -196,11 +204,38 @@ def run(args: argparse.Namespace) -> int:
                     bar.close()
                 print(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}",
                       file=sys.stderr)
+                if caught and ev.reason == "stopped" and code == 0:
+                    code = 128 + caught[0]  # stopped by a signal: say so to the caller
     except KeyboardInterrupt:
         if bar:
             bar.close()
-        print("aborted; the last periodic checkpoint is intact", file=sys.stderr)
-        code = 130
+        _say("aborted; the last periodic checkpoint is intact")
+        code = 128 + (caught[-1] if caught else signal.SIGINT)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return code
+
+
+# Signals that stop a run cleanly: Ctrl-C, a scheduler's SIGTERM, a closed terminal's SIGHUP.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, n))
+
+
+def _signal_name(signum: int) -> str:
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+def _say(message: str) -> None:
+    """Print to stderr from a signal handler. After SIGHUP the terminal may be gone (writes
+    fail with EIO): then stdout and stderr go to os.devnull, so training can still finish and
+    write its checkpoint instead of dying on its next progress-bar update."""
+    try:
+        tqdm.write(message, file=sys.stderr)
+        sys.stderr.flush()
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                os.dup2(null, fd)
+        os.close(null)
