@@ -26,7 +26,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from trainer.checkpoint import CheckpointError, config_of, load_raw, save_checkpoint
+from trainer.checkpoint import (
+    CheckpointError,
+    config_of,
+    load_raw,
+    mismatch_message,
+    save_checkpoint,
+)
 from trainer.config import ConfigError, RunConfig, TrainConfig
 from trainer.data import DataError, ImageData, StreamingData, load_dataset
 from trainer.data.decode import LoadProgress
@@ -151,7 +157,8 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         try:
             gan.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as e:
-            raise RunError(f"{ckpt_path} does not match its config: {str(e)[:200]}") from None
+            raise RunError(f"{ckpt_path} does not match its config: "
+                           f"{mismatch_message(e)}") from None
         if dist.is_main:
             truncate_log(run_dir / "log.jsonl", gan.step)
     elif dist.is_main:

@@ -34,12 +34,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.core.latent import check_seed
     from explorer.core.quality import QualityError, evaluate_checkpoint
     from trainer.checkpoint import CheckpointError
     from trainer.gan import resolve_device
 
     if args.n < 2 or args.classifier_steps < 1:
         print("error: --n must be >= 2 and --classifier-steps >= 1", file=sys.stderr)
+        return 2
+    try:
+        check_seed(args.seed, "--seed")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     try:
         device = resolve_device(args.device)
