@@ -111,15 +111,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     cfg = cfg.with_changes(data=data, model=pick(_MODEL_FLAGS), train=pick(_TRAIN_FLAGS))
     if args.conditional is None and cfg.data.dataset in ("celeba",):
         cfg = cfg.with_changes(model={"conditional": False})
-    if args.conditional is None and cfg.data.dataset == "folder" and not _has_class_dirs(
-            cfg.data.path):
-        cfg = cfg.with_changes(model={"conditional": False})
+    if args.conditional is None and cfg.data.dataset == "folder":
+        from trainer.data.folder import folder_class_names  # the loader's own rule
+
+        if not folder_class_names(cfg.data.path):
+            cfg = cfg.with_changes(model={"conditional": False})
     return cfg
-
-
-def _has_class_dirs(path: str) -> bool:
-    p = Path(path)
-    return p.is_dir() and any(c.is_dir() and not c.name.startswith(".") for c in p.iterdir())
 
 
 def _default_preset(device: str) -> str:
