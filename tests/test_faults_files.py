@@ -159,3 +159,33 @@ def test_removed_on_failure_takes_back_only_new_entries(tmp_path):
         (tmp_path / "a" / "b").mkdir(parents=True)
     assert (tmp_path / "a" / "b").is_dir()
     shutil.rmtree(tmp_path / "a")
+
+
+def test_disk_full_while_appending_the_log_is_a_failed_event(tmp_path, tiny_cfg, monkeypatch):
+    """The log is appended, not written atomically: its ENOSPC names the run folder."""
+    import builtins
+
+    from trainer import loop
+
+    monkeypatch.setattr(fileio.shutil, "disk_usage", lambda p: Usage(10**9, 10**9, 4_000))
+
+    class FullLog:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    def fake_open(path, *a, **kw):
+        f = builtins.open(path, *a, **kw)  # noqa: SIM115 - handed to the loop, which closes it
+        return FullLog(f) if Path(path).name == "log.jsonl" else f
+
+    monkeypatch.setattr(loop, "open", fake_open, raising=False)
+    run = tmp_path / "run"
+    events = list(train(run, tiny_cfg))
+    assert isinstance(events[-1], Failed), events[-1]
+    msg = events[-1].message
+    assert msg.startswith(f"disk full: could not write in {run} (4.0 KB free there)"), msg

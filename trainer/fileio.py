@@ -33,26 +33,29 @@ class DiskFullError(OSError):
         return self.message
 
 
-def disk_full_message(path: Path) -> str:
-    """'disk full: could not write NAME in FOLDER (N MB free there) ...' for any path."""
+def disk_full_message(path: Path, folder: bool = False) -> str:
+    """'disk full: could not write NAME in FOLDER (N MB free there) ...' for a file, or '... could
+    not write in FOLDER ...' when ``folder`` is True (the file is not known)."""
     path = Path(path)
-    folder = path.parent
+    where = path if folder else path.parent
     try:
-        free = f"{_human(shutil.disk_usage(folder).free)} free there"
+        free = f"{_human(shutil.disk_usage(where).free)} free there"
     except OSError:
         free = "free space unknown"
-    return (f"disk full: could not write {path.name} in {folder} ({free}); free some space "
-            "and try again (files already written are intact)")
+    what = "could not write in" if folder else f"could not write {path.name} in"
+    return (f"disk full: {what} {where} ({free}); free some space and try again (files "
+            "already written are intact)")
 
 
-def write_error_message(err: OSError, path: Path) -> str:
-    """A one-line message for a failed write of ``path`` (a full disk gets the free space)."""
+def write_error_message(err: OSError, folder: Path) -> str:
+    """A one-line message for a failed write in ``folder`` (a full disk gets the free space)."""
     if isinstance(err, DiskFullError):
         return str(err)
     if err.errno in _FULL:
-        return disk_full_message(Path(err.filename) if err.filename else Path(path))
-    where = err.filename or path
-    return f"cannot write {where}: {err.strerror or err}"
+        if err.filename:
+            return disk_full_message(Path(err.filename))
+        return disk_full_message(Path(folder), folder=True)
+    return f"cannot write {err.filename or folder}: {err.strerror or err}"
 
 
 def _human(n: float) -> str:
