@@ -188,7 +188,8 @@ def test_disk_full_while_appending_the_log_is_a_failed_event(tmp_path, tiny_cfg,
     events = list(train(run, tiny_cfg))
     assert isinstance(events[-1], Failed), events[-1]
     msg = events[-1].message
-    assert msg.startswith(f"disk full: could not write in {run} (4.0 KB free there)"), msg
+    assert msg.startswith(f"disk full (No space left on device): could not write in {run} "
+                          "(4.0 KB free there)"), msg
 
 
 def test_disk_full_when_resume_starts_is_a_message(tmp_path, capsys, full_disk):
@@ -198,5 +199,6 @@ def test_disk_full_when_resume_starts_is_a_message(tmp_path, capsys, full_disk):
     full_disk.append("log.jsonl")  # resuming rewrites the log up to the checkpoint's step
     assert main(["train", "--resume", str(run), "--steps", "4"]) == 1
     line = next(ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:"))
-    assert line.startswith(f"error: disk full: could not write log.jsonl in {run} (12.3 MB")
+    assert line.startswith("error: disk full (No space left on device): could not write "
+                           f"log.jsonl in {run} (12.3 MB")
     assert sorted(p.name for p in run.rglob("*")) == before  # nothing removed, nothing left

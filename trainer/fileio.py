@@ -26,16 +26,17 @@ class DiskFullError(OSError):
     """A write failed for lack of space; ``str(err)`` is the message for the user."""
 
     def __init__(self, path: Path, errno_: int = errno.ENOSPC):
-        self.message = disk_full_message(path)
+        self.message = disk_full_message(path, errno_=errno_)
         super().__init__(errno_, self.message, str(path))
 
     def __str__(self) -> str:
         return self.message
 
 
-def disk_full_message(path: Path, folder: bool = False) -> str:
-    """'disk full: could not write NAME in FOLDER (N MB free there) ...' for a file, or '... could
-    not write in FOLDER ...' when ``folder`` is True (the file is not known)."""
+def disk_full_message(path: Path, folder: bool = False, errno_: int = errno.ENOSPC) -> str:
+    """'disk full (No space left on device): could not write NAME in FOLDER (N MB free there) ...'
+    for a file, or '... could not write in FOLDER ...' when ``folder`` is True (the file is not
+    known). ``errno_`` tells a full disk from a full quota (EDQUOT)."""
     path = Path(path)
     where = path if folder else path.parent
     try:
@@ -43,8 +44,8 @@ def disk_full_message(path: Path, folder: bool = False) -> str:
     except OSError:
         free = "free space unknown"
     what = "could not write in" if folder else f"could not write {path.name} in"
-    return (f"disk full: {what} {where} ({free}); free some space and try again (files "
-            "already written are intact)")
+    return (f"disk full ({os.strerror(errno_)}): {what} {where} ({free}); free some space and "
+            "try again (files already written are intact)")
 
 
 def write_error_message(err: OSError, folder: Path) -> str:
@@ -53,8 +54,8 @@ def write_error_message(err: OSError, folder: Path) -> str:
         return str(err)
     if err.errno in _FULL:
         if err.filename:
-            return disk_full_message(Path(err.filename))
-        return disk_full_message(Path(folder), folder=True)
+            return disk_full_message(Path(err.filename), errno_=err.errno)
+        return disk_full_message(Path(folder), folder=True, errno_=err.errno)
     return f"cannot write {err.filename or folder}: {err.strerror or err}"
 
 
