@@ -64,3 +64,50 @@ def test_signal_checkpoints_and_exits_128_plus_n(tmp_path, sig, code, said):
     assert state["kind"] == "full" and state["step"] >= 1
     assert f"stopped at step {state['step']}" in err
     assert not list(run.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty hang-up semantics")
+def test_sighup_after_the_terminal_is_gone_still_checkpoints(tmp_path):
+    """A closed terminal: output goes to a pty whose other end is then closed (writes now fail
+    with EIO), and SIGHUP arrives. The run must still write its checkpoint and exit 129."""
+    import pty
+    import threading
+
+    run = tmp_path / "run"
+    master, slave = pty.openpty()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "train", "--out", str(run), "--steps", "1000000",
+         "--checkpoint-every", "1000000", "--preview-every", "1000000", *TINY],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    reading = threading.Event()
+    reading.set()
+
+    def drain() -> None:  # keep the terminal's buffer from filling until it "closes"
+        while reading.is_set():
+            try:
+                if not os.read(master, 4096):
+                    return
+            except OSError:
+                return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while _logged_steps(run / "log.jsonl") < 1:
+            assert proc.poll() is None, f"train exited early ({proc.returncode})"
+            assert time.monotonic() < deadline, "train did not start logging steps in time"
+            time.sleep(0.05)
+        reading.clear()
+        os.close(master)  # the terminal is gone: the child's writes now fail
+        proc.send_signal(signal.SIGHUP)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 129
+    state = load_raw(run / "checkpoint.pt")
+    assert state["kind"] == "full" and state["step"] >= 1

@@ -177,9 +177,9 @@ def run(args: argparse.Namespace) -> int:
             if quiet and not isinstance(ev, Failed):
                 continue
             if isinstance(ev, Started):
-                print(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
-                      f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
-                      f"{ev.config.train.loss}; {ev.step_impl}", file=sys.stderr)
+                _say(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
+                     f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
+                     f"{ev.config.train.loss}; {ev.step_impl}")
                 bar = tqdm(total=ev.total_steps, initial=ev.start_step, unit="step",
                            dynamic_ncols=True, file=sys.stderr)
             elif isinstance(ev, StepStats) and bar is not None:
@@ -188,19 +188,18 @@ def run(args: argparse.Namespace) -> int:
                                     f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f} "
                                     f"{ev.images_per_s:.0f} img/s", refresh=False)
             elif isinstance(ev, Notice):
-                (tqdm.write if bar is not None else print)(f"note: {ev.message}", file=sys.stderr)
+                _say(f"note: {ev.message}")
             elif isinstance(ev, CheckpointSaved) and bar is not None:
                 bar.set_description_str(f"ckpt @{ev.step}", refresh=False)
             elif isinstance(ev, Failed):
                 if bar:
                     bar.close()
-                print(f"error: {ev.message}", file=sys.stderr)
+                _say(f"error: {ev.message}")
                 code = 1
             elif isinstance(ev, Finished):
                 if bar:
                     bar.close()
-                print(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}",
-                      file=sys.stderr)
+                _say(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}")
                 if caught and ev.reason == "stopped" and code == 0:
                     code = 128 + caught[0]  # stopped by a signal: say so to the caller
     except KeyboardInterrupt:
@@ -224,9 +223,9 @@ def _signal_name(signum: int) -> str:
 
 
 def _say(message: str) -> None:
-    """Print to stderr from a signal handler. After SIGHUP the terminal may be gone (writes
-    fail with EIO): then stdout and stderr go to os.devnull, so training can still finish and
-    write its checkpoint instead of dying on its next progress-bar update."""
+    """Print a line to stderr (above the progress bar). After SIGHUP the terminal may be gone
+    (writes fail with EIO): then stdout and stderr go to os.devnull, so training still finishes
+    and writes its checkpoint instead of dying on its next message."""
     try:
         tqdm.write(message, file=sys.stderr)
         sys.stderr.flush()
