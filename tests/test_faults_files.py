@@ -2,7 +2,6 @@
 
 import errno
 import os
-import shutil
 import stat
 import tempfile
 from collections import namedtuple
@@ -147,18 +146,29 @@ def test_failed_start_leaves_a_users_folder_and_its_files(tmp_path, capsys):
     assert sorted(p.name for p in mine.rglob("*")) == ["keep.txt", "notes", "todo.txt"]
 
 
-def test_removed_on_failure_takes_back_only_new_entries(tmp_path):
+def test_removed_on_failure_takes_back_only_what_it_made(tmp_path):
     (tmp_path / "old.txt").write_text("x")
-    with pytest.raises(RuntimeError), removed_on_failure(tmp_path):
+    with pytest.raises(RuntimeError), removed_on_failure(tmp_path, ["old.txt", "new.txt", "sub"]):
+        (tmp_path / "old.txt").write_text("changed")
         (tmp_path / "new.txt").write_text("y")
         (tmp_path / "sub").mkdir()
         (tmp_path / "sub" / "f").write_text("z")
+        (tmp_path / "theirs.txt").write_text("not named: someone else's")
         raise RuntimeError("setup failed")
-    assert [p.name for p in tmp_path.iterdir()] == ["old.txt"]
-    with removed_on_failure(tmp_path / "a" / "b"):  # success: everything stays
-        (tmp_path / "a" / "b").mkdir(parents=True)
-    assert (tmp_path / "a" / "b").is_dir()
-    shutil.rmtree(tmp_path / "a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.txt", "theirs.txt"]
+    made = tmp_path / "a" / "b"
+    with pytest.raises(RuntimeError), removed_on_failure(made):
+        made.mkdir(parents=True)
+        raise RuntimeError("setup failed")
+    assert not (tmp_path / "a").exists()  # both folders it made, empty again, are gone
+    with pytest.raises(RuntimeError), removed_on_failure(made):
+        made.mkdir(parents=True)
+        (made / "theirs.txt").write_text("x")
+        raise RuntimeError("setup failed")
+    assert (made / "theirs.txt").is_file()  # a folder someone filled meanwhile stays
+    with removed_on_failure(tmp_path / "c"):  # success: everything stays
+        (tmp_path / "c").mkdir()
+    assert (tmp_path / "c").is_dir()
 
 
 def test_disk_full_while_appending_the_log_is_a_failed_event(tmp_path, tiny_cfg, monkeypatch):

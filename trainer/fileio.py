@@ -14,7 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -131,26 +131,27 @@ def check_writable_dir(path: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def removed_on_failure(folder: Path) -> Iterator[None]:
-    """Run a block that creates ``folder`` (and its parents) and puts entries in it; if the
-    block raises, remove what it created and nothing else: the new entries of a folder that
-    already existed, or the folders it made. Entries that were there before are never touched."""
+def removed_on_failure(folder: Path, entries: Iterable[str] = ()) -> Iterator[None]:
+    """Run a block that may create ``folder`` (and its parents) and the named ``entries`` in it;
+    if the block raises, take back what it created and nothing else: the folders it made (only
+    if they are empty again) and those entries that did not exist before it ran. Anything else
+    in the folder (a user's files, another process's) is never touched."""
     folder = Path(folder)
     made: list[Path] = []  # folders that do not exist yet, deepest first
     p = folder
     while not p.exists() and p != p.parent:
         made.append(p)
         p = p.parent
-    before = set(os.listdir(folder)) if folder.is_dir() else set()
+    new = [folder / name for name in entries if not os.path.lexists(folder / name)]
     try:
         yield
     except BaseException:
-        with contextlib.suppress(OSError):
-            for name in set(os.listdir(folder)) - before:
-                _remove(folder / name)
+        for path in new:
+            with contextlib.suppress(OSError):
+                _remove(path)
         for d in made:
             with contextlib.suppress(OSError):
-                d.rmdir()  # only if empty: never a folder someone else filled meanwhile
+                d.rmdir()  # only if empty
         raise
 
 

@@ -63,6 +63,7 @@ from trainer.runlog import STAT_KEYS, truncate_log
 Data = ImageData | StreamingData
 
 PREVIEW_COLS = 8
+_START_FILES = ("previews", "snapshots", "config.json", "log.jsonl")  # what a new run creates
 
 
 class RunError(Exception):
@@ -83,7 +84,7 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
     control = control or TrainControl()
     dist = from_env()
     try:
-        # A run that fails to start takes back the folders and files it made (rank 0 makes them).
+        # A run that fails to start takes back the folders it made (rank 0 makes them), if empty.
         with removed_on_failure(run_dir) if dist.is_main else contextlib.nullcontext():
             gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading,
                                                 total_steps)
@@ -162,10 +163,11 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if dist.is_main:
             truncate_log(run_dir / "log.jsonl", gan.step)
     elif dist.is_main:
-        (run_dir / "previews").mkdir(exist_ok=True)
-        (run_dir / "snapshots").mkdir(exist_ok=True)
-        cfg.save(run_dir / "config.json")
-        (run_dir / "log.jsonl").touch()
+        with removed_on_failure(run_dir, _START_FILES):  # all or none (a full disk midway)
+            (run_dir / "previews").mkdir(exist_ok=True)
+            (run_dir / "snapshots").mkdir(exist_ok=True)
+            cfg.save(run_dir / "config.json")
+            (run_dir / "log.jsonl").touch()
     return gan, data, cfg, gan.step
 
 
