@@ -15,7 +15,7 @@ from explorer.ui.run_fields import has_class_folders
 from main import main
 from trainer.data import DataError
 from trainer.data.attributes_csv import read_attributes_csv
-from trainer.data.folder import folder_class_names, load_image_folder
+from trainer.data.folder import folder_is_labelled, load_image_folder
 
 TINY = ["--size", "8", "--width", "4", "--z-dim", "8", "--batch-size", "8", "--device", "cpu",
         "--n-critic", "1", "--steps", "2"]
@@ -69,7 +69,7 @@ def test_cli_window_and_loader_agree_on_classes(tmp_path, name):
     _layout(root, name)
     loaded = load_image_folder(root, 8)
     assert loaded.class_names == LAYOUTS[name]
-    assert folder_class_names(root) == LAYOUTS[name]  # the CLI's default
+    assert folder_is_labelled(root) == bool(LAYOUTS[name])  # the CLI's default
     assert has_class_folders(str(root)) == bool(LAYOUTS[name])  # the window's
     if not LAYOUTS[name]:  # one class folder, or folders without images: every image is used
         assert len(loaded) == sum(1 for p in root.rglob("*.png"))

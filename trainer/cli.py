@@ -112,9 +112,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.conditional is None and cfg.data.dataset in ("celeba",):
         cfg = cfg.with_changes(model={"conditional": False})
     if args.conditional is None and cfg.data.dataset == "folder":
-        from trainer.data.folder import folder_class_names  # the loader's own rule
+        from trainer.data.folder import folder_is_labelled  # the loader's own rule
 
-        if not folder_class_names(cfg.data.path):
+        if not folder_is_labelled(cfg.data.path):
             cfg = cfg.with_changes(model={"conditional": False})
     return cfg
 

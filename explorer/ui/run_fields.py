@@ -21,7 +21,7 @@ from trainer.config import (
     RunConfig,
     TrainConfig,
 )
-from trainer.data.folder import folder_class_names
+from trainer.data.folder import folder_is_labelled
 
 DATASETS = (("Shapes (built-in)", "shapes"), ("Image folder", "folder"), ("MNIST", "mnist"),
             ("Fashion-MNIST", "fashion-mnist"), ("CIFAR-10", "cifar10"), ("CelebA", "celeba"))
@@ -69,8 +69,8 @@ def auto_device() -> str:
 
 
 def has_class_folders(path: str) -> bool:
-    """Whether an image folder is labelled, by the loader's own rule (folder_class_names)."""
-    return bool(path) and bool(folder_class_names(path))
+    """Whether an image folder is labelled, by the loader's own rule (folder_is_labelled)."""
+    return bool(path) and folder_is_labelled(path)
 
 
 def parse_field(key: str, text: str) -> object:

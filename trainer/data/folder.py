@@ -143,17 +143,18 @@ def class_folders(files: list[str]) -> list[str]:
     return tops if len(tops) >= 2 else []
 
 
-def folder_class_names(path: str | Path) -> list[str]:
-    """The classes ``load_image_folder(path)`` will find, from a quick look (for the CLI's and
-    the window's conditional default): ``class_folders`` of the first file in each top-level
-    sub-folder whose header reads as an image. [] for a folder that cannot be read."""
+def folder_is_labelled(path: str | Path) -> bool:
+    """Whether ``load_image_folder(path)`` will find classes, from a quick look (for the CLI's
+    and the window's conditional default): ``class_folders`` applied to the first file in each
+    top-level sub-folder whose header reads as an image, stopping as soon as two are found.
+    False for a folder that cannot be read."""
     root = Path(path).expanduser()
     try:
         subs = sorted(e.name for e in os.scandir(root) if not e.name.startswith(".")
                       and e.is_dir())
     except OSError:
-        return []
-    found = []
+        return False
+    found: list[str] = []
     for sub in subs:
         for f in _walk_files(root / sub):
             try:
@@ -162,7 +163,9 @@ def folder_class_names(path: str | Path) -> list[str]:
                 continue
             found.append(f"{sub}/{f}")
             break
-    return class_folders(found)
+        if class_folders(found):
+            return True
+    return False
 
 
 def _list_files(root: Path, report: LoadReport) -> list[str]:
