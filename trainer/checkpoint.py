@@ -21,6 +21,7 @@ marked best in ``RUN/best.json``; ``resolve_checkpoint`` turns it into the file.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainer.config import ConfigError, RunConfig
+from trainer.config import SIZES, ConfigError, RunConfig
 from trainer.models import build_generator
 from trainer.plainfile import PlainFileError, load_plain, save_plain
 
@@ -56,7 +57,58 @@ def load_raw(path: Path, map_location: str | torch.device = "cpu") -> dict[str, 
     for key in ("config", "step", "G_ema", "channels", "size", "class_names"):
         if key not in d:
             raise CheckpointError(f"{path.name} is incomplete: missing '{key}'")
+    _check_fields(d, path.name)
     return d
+
+
+def _check_fields(d: dict[str, Any], name: str) -> None:
+    """The plain values every reader uses, checked once here so no command trips on them."""
+
+    def bad(key: str, want: str) -> CheckpointError:
+        return CheckpointError(f"{name} is damaged: '{key}' should be {want} "
+                               f"(got {repr(d[key])[:40]})")
+
+    def is_int(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not is_int(d["step"]) or d["step"] < 0:
+        raise bad("step", "a whole number >= 0")
+    if not is_int(d["size"]) or d["size"] not in SIZES:
+        raise bad("size", "an image size of " + ", ".join(map(str, SIZES)) + " px")
+    if not is_int(d["channels"]) or d["channels"] not in (1, 3):
+        raise bad("channels", "1 or 3")
+    for key in ("class_names", "attribute_names"):
+        if key in d and not (isinstance(d[key], (list, tuple))
+                             and all(isinstance(c, str) for c in d[key])):
+            raise bad(key, "a list of names")
+    if not isinstance(d["G_ema"], dict):
+        raise bad("G_ema", "a dict of tensors")
+
+
+def mismatch_message(err: Exception) -> str:
+    """A whole, short account of a ``load_state_dict`` failure: the first problem in full, and
+    how many more there are (torch's own text runs to pages for a badly mismatched file)."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    problems = [ln for ln in lines if not ln.startswith("Error(s) in loading")]
+    if not problems:
+        return type(err).__name__
+    first = problems[0].rstrip(".")
+    found = re.match(r"size mismatch for ([\w.]+): copying a param with shape "
+                     r"torch\.Size\((\[.*?\])\) from checkpoint, the shape in current model is "
+                     r"torch\.Size\((\[.*?\])\)", first)
+    if found:
+        first = (f"{found.group(1)} has shape {found.group(2)} in the file but "
+                 f"{found.group(3)} in the model")
+    else:
+        keys = re.match(r"(Missing|Unexpected) key\(s\) in state_dict: (.*)", first)
+        if keys:
+            names = re.findall(r'"([^"]+)"', keys.group(2))
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            first = f"{keys.group(1).lower()} weights: {shown}"
+        elif len(first) > 200:
+            first = first[:200].rsplit(" ", 1)[0] + " ..."
+    more = len(problems) - 1
+    return first + (f" (and {more} more mismatch{'es' if more > 1 else ''})" if more else "")
 
 
 def is_resumable(path: Path) -> bool:
@@ -149,7 +201,8 @@ def load_generator(path: Path, device: str | torch.device = "cpu",
     try:
         G.load_state_dict(d[key])
     except (RuntimeError, TypeError, AttributeError) as e:
-        raise CheckpointError(f"{name}: weights do not match its config ({str(e)[:200]})") from None
+        raise CheckpointError(f"{name}: weights do not match its config: "
+                              f"{mismatch_message(e)}") from None
     G.to(device).eval().requires_grad_(False)
     return LoadedModel(cfg, G, int(d["step"]), class_names, list(d.get("attribute_names", [])),
                        int(d["channels"]), int(d["size"]), Path(path))

@@ -1,12 +1,17 @@
 """``python main.py train``: headless training with a progress bar.
 
 Ctrl-C asks the loop to stop: it finishes the current step, writes a checkpoint and exits; a
-second Ctrl-C aborts at once (the last periodic checkpoint is still intact).
+second Ctrl-C aborts at once (the last periodic checkpoint is still intact). SIGTERM (a cluster
+scheduler ending the job) and SIGHUP (the terminal closed) do the same. A run ended by a signal
+exits with 128 + the signal's number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM, 129
+for SIGHUP.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -121,15 +126,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     cfg = cfg.with_changes(data=data, model=pick(_MODEL_FLAGS), train=pick(_TRAIN_FLAGS))
     if args.conditional is None and cfg.data.dataset in ("celeba",):
         cfg = cfg.with_changes(model={"conditional": False})
-    if args.conditional is None and cfg.data.dataset == "folder" and not _has_class_dirs(
-            cfg.data.path):
-        cfg = cfg.with_changes(model={"conditional": False})
+    if args.conditional is None and cfg.data.dataset == "folder":
+        from trainer.data.folder import folder_is_labelled  # the loader's own rule
+
+        if not folder_is_labelled(cfg.data.path):
+            cfg = cfg.with_changes(model={"conditional": False})
     return cfg
-
-
-def _has_class_dirs(path: str) -> bool:
-    p = Path(path)
-    return p.is_dir() and any(c.is_dir() and not c.name.startswith(".") for c in p.iterdir())
 
 
 def _default_preset(device: str) -> str:
@@ -156,16 +158,19 @@ def run(args: argparse.Namespace) -> int:
     from trainer.loop import train  # imported here so --help stays fast
 
     control = TrainControl()
-    previous = signal.getsignal(signal.SIGINT)
+    caught: list[int] = []  # the signals received, in order
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
 
-    def on_sigint(signum: int, frame: object) -> None:  # 1st Ctrl-C: stop cleanly; 2nd: abort
+    def on_signal(signum: int, frame: object) -> None:  # 1st: stop cleanly; 2nd: abort
+        caught.append(signum)
         if control.stop_requested:
             raise KeyboardInterrupt
         control.stop()
-        tqdm.write("stopping: finishing this step and writing a checkpoint "
-                   "(Ctrl-C again to abort)")
+        _say(f"{_signal_name(signum)}: finishing this step and writing a checkpoint "
+             f"({'Ctrl-C' if signum == signal.SIGINT else 'a second signal'} again to abort)")
 
-    signal.signal(signal.SIGINT, on_sigint)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, on_signal)
     bar = None
     code = 0
     quiet = from_env().rank != 0  # under torchrun only rank 0 reports
@@ -187,9 +192,9 @@ def run(args: argparse.Namespace) -> int:
             if quiet and not isinstance(ev, Failed):
                 continue
             if isinstance(ev, Started):
-                print(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
-                      f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
-                      f"{ev.config.train.loss}; {ev.step_impl}", file=sys.stderr)
+                _say(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
+                     f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
+                     f"{ev.config.train.loss}; {ev.step_impl}")
                 bar = tqdm(total=ev.total_steps, initial=ev.start_step, unit="step",
                            dynamic_ncols=True, file=sys.stderr)
             elif isinstance(ev, StepStats) and bar is not None:
@@ -199,24 +204,50 @@ def run(args: argparse.Namespace) -> int:
                                     f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f}{extra} "
                                     f"{ev.images_per_s:.0f} img/s", refresh=False)
             elif isinstance(ev, Notice):
-                (tqdm.write if bar is not None else print)(f"note: {ev.message}", file=sys.stderr)
+                _say(f"note: {ev.message}")
             elif isinstance(ev, CheckpointSaved) and bar is not None:
                 bar.set_description_str(f"ckpt @{ev.step}", refresh=False)
             elif isinstance(ev, Failed):
                 if bar:
                     bar.close()
-                print(f"error: {ev.message}", file=sys.stderr)
+                _say(f"error: {ev.message}")
                 code = 1
             elif isinstance(ev, Finished):
                 if bar:
                     bar.close()
-                print(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}",
-                      file=sys.stderr)
+                _say(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}")
+                if caught and ev.reason == "stopped" and code == 0:
+                    code = 128 + caught[0]  # stopped by a signal: say so to the caller
     except KeyboardInterrupt:
         if bar:
             bar.close()
-        print("aborted; the last periodic checkpoint is intact", file=sys.stderr)
-        code = 130
+        _say("aborted; the last periodic checkpoint is intact")
+        code = 128 + (caught[-1] if caught else signal.SIGINT)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return code
+
+
+# Signals that stop a run cleanly: Ctrl-C, a scheduler's SIGTERM, a closed terminal's SIGHUP.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, n))
+
+
+def _signal_name(signum: int) -> str:
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
+def _say(message: str) -> None:
+    """Print a line to stderr (above the progress bar). After SIGHUP the terminal may be gone
+    (writes fail with EIO): then stdout and stderr go to os.devnull, so training still finishes
+    and writes its checkpoint instead of dying on its next message."""
+    try:
+        tqdm.write(message, file=sys.stderr)
+        sys.stderr.flush()
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                os.dup2(null, fd)
+        os.close(null)

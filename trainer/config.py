@@ -14,6 +14,9 @@ from typing import Any
 
 DATASETS = ("shapes", "folder", "mnist", "fashion-mnist", "cifar10", "celeba")
 SIZES = (8, 16, 32, 64, 128)
+# The largest seed anything accepts: torch's generators take 64-bit seeds, and a run or a grid
+# adds offsets to its seed.
+MAX_SEED = 2**63 - 1
 ARCHS = ("dcgan", "mlp", "sngan")
 LOSSES = ("wgan-gp", "wgan-clip", "bce", "hinge")
 AUGMENT = ("auto", "ada", "off")
@@ -68,7 +71,8 @@ class DataConfig:
             _is_int(self.n_images) and 16 <= self.n_images <= 1_000_000,
             "n_images", "an integer in [16, 1000000]", self.n_images,
         )
-        _check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0", self.seed)
+        _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed",
+               f"an integer in [0, {MAX_SEED}]", self.seed)
         if self.dataset == "folder":
             _check(bool(self.path), "path", "an image folder for dataset 'folder'", self.path)
 
@@ -162,7 +166,8 @@ class TrainConfig:
         for name in ("log_every", "preview_every", "checkpoint_every"):
             v = getattr(self, name)
             _check(_is_int(v) and v >= 1, name, "an integer >= 1", v)
-        _check(_is_int(self.seed) and self.seed >= 0, "seed", "an integer >= 0", self.seed)
+        _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed",
+               f"an integer in [0, {MAX_SEED}]", self.seed)
         _check(self.device in DEVICES, "device", "one of " + ", ".join(DEVICES), self.device)
 
 

@@ -14,6 +14,7 @@ Run folder layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -27,7 +28,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from trainer import augment
-from trainer.checkpoint import CheckpointError, config_of, load_raw, save_checkpoint
+from trainer.checkpoint import (
+    CheckpointError,
+    config_of,
+    load_raw,
+    mismatch_message,
+    save_checkpoint,
+)
 from trainer.config import ConfigError, RunConfig, TrainConfig
 from trainer.data import DataError, ImageData, StreamingData, load_dataset
 from trainer.data.decode import LoadProgress
@@ -45,7 +52,12 @@ from trainer.events import (
     StepStats,
     TrainControl,
 )
-from trainer.fileio import atomic_open, check_writable_dir
+from trainer.fileio import (
+    atomic_open,
+    check_writable_dir,
+    removed_on_failure,
+    write_error_message,
+)
 from trainer.gan import GAN, nonfinite, resolve_device
 from trainer.images import make_grid, to_uint8
 from trainer.runlog import STAT_KEYS, truncate_log
@@ -53,6 +65,7 @@ from trainer.runlog import STAT_KEYS, truncate_log
 Data = ImageData | StreamingData
 
 PREVIEW_COLS = 8
+_START_FILES = ("previews", "snapshots", "config.json", "log.jsonl")  # what a new run creates
 
 
 class RunError(Exception):
@@ -73,9 +86,12 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
     control = control or TrainControl()
     dist = from_env()
     try:
-        gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading)
-    except (RunError, DataError, CheckpointError, ConfigError, RuntimeError) as e:
-        yield Failed(0, str(e))
+        # A run that fails to start takes back the folders it made (rank 0 makes them), if empty.
+        with removed_on_failure(run_dir) if dist.is_main else contextlib.nullcontext():
+            gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading,
+                                                total_steps)
+    except (RunError, DataError, CheckpointError, ConfigError, RuntimeError, OSError) as e:
+        yield Failed(0, write_error_message(e, run_dir) if isinstance(e, OSError) else str(e))
         shutdown(dist)
         return
     total = total_steps or cfg.train.steps
@@ -88,6 +104,8 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         yield Failed(gan.step, f"out of GPU memory at batch size {cfg.train.batch_size}, "
                      f"image size {cfg.data.size}, width {cfg.model.width}: lower the batch size "
                      "or the image size (or width) and resume")
+    except OSError as e:  # a full disk while saving: the last complete checkpoint is intact
+        yield Failed(gan.step, write_error_message(e, run_dir))
     finally:
         if hasattr(data, "close"):
             data.close()
@@ -102,8 +120,8 @@ def _summary(data: Data) -> str:
 
 
 def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None,
-           dist: DistInfo, on_loading: LoadProgress | None = None
-           ) -> tuple[GAN, Data, RunConfig, int]:
+           dist: DistInfo, on_loading: LoadProgress | None = None,
+           total_steps: int | None = None) -> tuple[GAN, Data, RunConfig, int]:
     ckpt_path = run_dir / "checkpoint.pt"
     state = None
     if resume:
@@ -113,6 +131,9 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if state.get("kind") != "full":
             raise RunError(f"{ckpt_path} is a snapshot without optimiser state; it cannot resume")
         cfg = config_of(state, ckpt_path.name)
+        if total_steps is not None and total_steps < state["step"]:
+            raise RunError(f"the run is already at step {state['step']}: ask for at least that "
+                           f"many steps in total to continue it (got {total_steps})")
     else:
         if cfg is None:
             raise RunError("no config given")
@@ -139,14 +160,16 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         try:
             gan.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as e:
-            raise RunError(f"{ckpt_path} does not match its config: {str(e)[:200]}") from None
+            raise RunError(f"{ckpt_path} does not match its config: "
+                           f"{mismatch_message(e)}") from None
         if dist.is_main:
             truncate_log(run_dir / "log.jsonl", gan.step)
     elif dist.is_main:
-        (run_dir / "previews").mkdir(exist_ok=True)
-        (run_dir / "snapshots").mkdir(exist_ok=True)
-        cfg.save(run_dir / "config.json")
-        (run_dir / "log.jsonl").touch()
+        with removed_on_failure(run_dir, _START_FILES):  # all or none (a full disk midway)
+            (run_dir / "previews").mkdir(exist_ok=True)
+            (run_dir / "snapshots").mkdir(exist_ok=True)
+            cfg.save(run_dir / "config.json")
+            (run_dir / "log.jsonl").touch()
     return gan, data, cfg, gan.step
 
 

@@ -38,7 +38,9 @@ def load_plain(path: Path, fmt: str, version: int, what: str,
     name = path.name
     if not path.is_file():
         raise PlainFileError(f"{what} not found: {path}")
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is foreign
+    # torch.save writes a zip archive (or, before PyTorch 1.6, a pickle stream that starts with
+    # torch's magic number); anything else is foreign and never reaches the unpickler.
+    if not zipfile.is_zipfile(path) and not _is_legacy_torch_file(path):
         raise PlainFileError(f"{name} is not a readable {what} (truncated, or not a PyTorch "
                              "file at all)")
     try:
@@ -46,11 +48,15 @@ def load_plain(path: Path, fmt: str, version: int, what: str,
     except pickle.UnpicklingError as e:
         # torch names the offending global ("Unsupported global: GLOBAL posix.system ...").
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        if not found and "weights only load failed" not in str(e).lower():
+            raise PlainFileError(f"{name} is not a readable {what} (truncated or damaged: "
+                                 f"{str(e).strip()[:120]})") from None
         such = f" such as {found.group(1)}" if found else ""
         raise PlainFileError(f"{name} was refused: it holds Python objects{such} that loading "
                              "would have to execute; Latent Lab loads only plain tensors and "
                              "values") from None
-    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, KeyError) as e:
+    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, KeyError,
+            IndexError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise PlainFileError(f"{name} is not a readable {what} (truncated or not a PyTorch "
                              f"file): {msg[:160]}") from None
@@ -60,3 +66,16 @@ def load_plain(path: Path, fmt: str, version: int, what: str,
         raise PlainFileError(f"{name} has {what} version {d.get('version')!r}; this Latent Lab "
                              f"reads version {version}")
     return d
+
+
+# The start of torch's legacy (non-zip) format: pickle protocol 2, then its magic number.
+_LEGACY_MAGIC = b"\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def _is_legacy_torch_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+    except OSError:
+        return False
+    return head[:1] == b"\x80" and _LEGACY_MAGIC in head

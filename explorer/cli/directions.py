@@ -96,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not 1 <= args.measure_n <= 100_000:
+        raise DirectionsError(f"--measure-n must be in [1, 100000] (got {args.measure_n})")
     device = resolve_device(args.device)
     project = [a.strip() for arg in args.project_out for a in arg.split(",") if a.strip()]
     opts = ComputeOptions(methods=_methods(args.method), k=args.k, n=args.n, seed=args.seed,

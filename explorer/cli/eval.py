@@ -50,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.core.latent import check_seed
     from explorer.core.quality import QualityError, evaluate_checkpoint
     from trainer.checkpoint import CheckpointError
     from trainer.gan import resolve_device
@@ -59,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.watch:
         return _watch(args)
+    try:
+        check_seed(args.seed, "--seed")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         device = resolve_device(args.device)
         result = evaluate_checkpoint(

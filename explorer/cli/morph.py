@@ -17,6 +17,7 @@ from pathlib import Path
 
 from explorer.cli.common import UsageError, add_common, check_range, fail, load_renderer
 from explorer.core.export import ExportError, check_output_path, save_morph
+from explorer.core.latent import check_seed
 from explorer.core.morph import MAX_FRAMES, MIN_FRAMES, endpoint_from_seed, morph_latents
 from explorer.core.sampling import render_chunked, resolve_class
 
@@ -44,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         check_range("--frames", args.frames, MIN_FRAMES, MAX_FRAMES)
+        check_seed(args.a, "--a")
+        check_seed(args.b, "--b")
         check_range("--fps", args.fps, 1, 50)
         check_range("--truncation", args.truncation, 0.01, 1.0)
         check_range("--scale", args.scale, 1, 32)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from explorer.cli.common import UsageError, add_common, check_range, fail, load_renderer
 from explorer.core.export import ExportError, check_output_path, save_grid_png
+from explorer.core.latent import check_seed
 from explorer.core.sampling import (
     MAX_SAMPLES,
     ONE_CLASS,
@@ -46,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         check_range("--n", args.n, 1, MAX_SAMPLES)
+        check_seed(args.seed, "--seed")
         check_range("--truncation", args.truncation, 0.01, 1.0)
         check_range("--scale", args.scale, 1, 32)
         check_range("--pad", args.pad, 0, 256)

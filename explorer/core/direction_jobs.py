@@ -22,9 +22,13 @@ from explorer.core.directions import (
     project_out,
     run_dir_of,
 )
+from explorer.core.latent import check_seed
 from trainer.checkpoint import LoadedModel
 
 METHODS = ("sefa", "ganspace", "supervised")
+# Samples drawn for the GANSpace and supervised fits: a handful is enough to run, a million is
+# already minutes of sampling.
+MIN_SAMPLES, MAX_SAMPLES = 16, 1_000_000
 Progress = Callable[[float, str], None]  # (fraction, what is happening)
 CancelFn = Callable[[], bool]
 
@@ -53,6 +57,16 @@ class ComputeOptions:
             raise DirectionsError("naming must be auto, train or off")
         if not 1 <= self.k <= 1024:
             raise DirectionsError("k must be in [1, 1024]")
+        if not MIN_SAMPLES <= self.n <= MAX_SAMPLES:
+            raise DirectionsError(f"n (samples for the fits) must be in [{MIN_SAMPLES}, "
+                                  f"{MAX_SAMPLES}] (got {self.n})")
+        if not 1 <= self.attribute_steps <= 1_000_000:
+            raise DirectionsError("attribute model steps must be in [1, 1000000] "
+                                  f"(got {self.attribute_steps})")
+        try:
+            check_seed(self.seed)
+        except ValueError as e:
+            raise DirectionsError(str(e)) from None
 
 
 def run_folder(model: LoadedModel) -> Path:

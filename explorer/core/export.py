@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from trainer.fileio import atomic_open
+from trainer.fileio import DiskFullError, atomic_open
 from trainer.images import make_grid
 
 Progress = Callable[[int, int], None]  # (done, total); may raise ExportCancelled
@@ -83,22 +83,13 @@ def compose_grid(images: np.ndarray, cols: int | None = None, pad: int = 2,
     return make_grid(tiles, cols, pad, PAD_VALUE)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Read once at import (os.umask can only be read by setting it, which is not thread-safe later).
-_FILE_MODE = 0o666 & ~_umask()
-
-
 def _write(path: Path, write: Callable[[object], None]) -> Path:
+    """Write atomically; the file gets the usual permissions (atomic_open applies the umask)."""
     try:
         with atomic_open(path, "wb") as f:
             write(f)
-            # The temp file is created 0600; an exported image gets the usual permissions.
-            os.fchmod(f.fileno(), _FILE_MODE)
+    except DiskFullError as e:
+        raise ExportError(str(e)) from None
     except OSError as e:
         raise ExportError(f"cannot write {path}: {e.strerror or e}") from None
     return path

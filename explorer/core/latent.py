@@ -5,13 +5,28 @@ z tensors are (N, z_dim) float32; class vectors are (N, n_classes), one-hot or a
 
 from __future__ import annotations
 
+import operator
+
 import torch
+
+from trainer.config import MAX_SEED
 
 
 def seeded_z(seed: int, n: int, z_dim: int) -> torch.Tensor:
     """(n, z_dim) standard normal noise, the same for the same seed on every machine (CPU RNG)."""
+    check_seed(seed)
     g = torch.Generator().manual_seed(int(seed))
     return torch.randn(n, z_dim, generator=g)
+
+
+def check_seed(seed: int, name: str = "seed") -> None:
+    """ValueError (a message for the user) unless ``seed`` is a whole number in [0, MAX_SEED]."""
+    try:
+        ok = 0 <= operator.index(seed) <= MAX_SEED
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a whole number from 0 to {MAX_SEED} (got {seed})")
 
 
 def seed_z(seed: int, z_dim: int) -> torch.Tensor:

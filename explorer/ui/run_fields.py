@@ -22,6 +22,7 @@ from trainer.config import (
     RunConfig,
     TrainConfig,
 )
+from trainer.data.folder import folder_is_labelled
 
 DATASETS = (("Shapes (built-in)", "shapes"), ("Image folder", "folder"), ("MNIST", "mnist"),
             ("Fashion-MNIST", "fashion-mnist"), ("CIFAR-10", "cifar10"), ("CelebA", "celeba"))
@@ -80,13 +81,8 @@ def auto_device() -> str:
 
 
 def has_class_folders(path: str) -> bool:
-    """An image folder is labelled when its images sit in two or more class sub-folders."""
-    p = Path(path).expanduser()
-    try:
-        return p.is_dir() and sum(c.is_dir() and not c.name.startswith(".")
-                                  for c in p.iterdir()) >= 2
-    except OSError:
-        return False
+    """Whether an image folder is labelled, by the loader's own rule (folder_is_labelled)."""
+    return bool(path) and folder_is_labelled(path)
 
 
 def parse_field(key: str, text: str) -> object:

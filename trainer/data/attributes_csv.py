@@ -67,6 +67,7 @@ def read_attributes_csv(path: str | Path) -> AttributeTable:
     attr_cols = [c for c in range(len(header)) if c != file_col]
     if not attr_cols:
         raise DataError(f"attributes CSV {p} has no attribute columns besides the file names")
+    _check_column_names([header[c] for c in attr_cols], attr_cols, p)
     keys: list[str] = []
     rows: list[list[float]] = []
     for r, row in enumerate(body, start=1):
@@ -79,6 +80,20 @@ def read_attributes_csv(path: str | Path) -> AttributeTable:
         dup = next(k for k in keys if keys.count(k) > 1)
         raise DataError(f"attributes CSV {p} lists {dup!r} more than once; keep one row per image")
     return AttributeTable([header[c] for c in attr_cols], keys, _celeba_to_01(torch.tensor(rows)))
+
+
+def _check_column_names(names: list[str], cols: list[int], p: Path) -> None:
+    """Every attribute column needs a name of its own: directions and sliders are named after
+    them, and a second "Smiling" would silently shadow the first."""
+    seen: dict[str, int] = {}
+    for name, col in zip(names, cols, strict=True):
+        if not name:
+            raise DataError(f"attributes CSV {p}: column {col + 1} has no name in the header")
+        key = name.casefold()
+        if key in seen:
+            raise DataError(f"attributes CSV {p} has the column '{name}' twice (columns "
+                            f"{seen[key] + 1} and {col + 1}); give each attribute its own name")
+        seen[key] = col
 
 
 def _split_rows(text: str) -> tuple[list[str], list[list[str]]]:

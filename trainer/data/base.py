@@ -23,9 +23,14 @@ class LoadReport:
 
     loaded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # Files over PIL's decompression-bomb warning limit (~89 Mpx), decoded anyway (slow).
+    very_large: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         s = f"{self.loaded} images loaded"
+        if self.very_large:
+            s += (f" ({len(self.very_large)} very large, over 89 Mpx, slow to decode: "
+                  f"{self.very_large[0]}{', ...' if len(self.very_large) > 1 else ''})")
         if self.skipped:
             s += f", {len(self.skipped)} files skipped"
             reasons: dict[str, int] = {}

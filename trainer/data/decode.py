@@ -8,8 +8,10 @@ decodes and resizes); ``ImageFileDataset`` does one file per item for streaming.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,6 +39,9 @@ def skip_reason(err: BaseException) -> str:
     """A short, user-facing reason for a file that could not be read as an image."""
     if isinstance(err, UnidentifiedImageError):
         return "not an image"
+    if isinstance(err, FileNotFoundError):  # listed a moment ago: a dangling symlink, mostly
+        link = err.filename and os.path.islink(err.filename)
+        return "broken link (its target is missing)" if link else "missing (removed meanwhile)"
     if isinstance(err, PermissionError):
         return "unreadable (permission denied)"
     if isinstance(err, Image.DecompressionBombError):
@@ -44,17 +49,37 @@ def skip_reason(err: BaseException) -> str:
     return "corrupt/truncated"
 
 
-def read_mode(path: str | Path, verify: bool = False) -> str:
-    """The image mode from the file's header only (cheap: no pixel data is decoded).
+def quiet_bomb_warnings() -> None:
+    """Keep PIL's DecompressionBombWarning off the console. PIL warns for images between
+    ``Image.MAX_IMAGE_PIXELS`` and twice that, which it still decodes; Latent Lab decodes them too
+    and lists them in the LoadReport ("very large"). Above twice the limit PIL raises
+    DecompressionBombError and the file is skipped as "too large". Call before decoding."""
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def is_very_large(pixels: int) -> bool:
+    """Over PIL's decompression-bomb warning limit (about 89 Mpx)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return limit is not None and pixels > limit
+
+
+def read_header(path: str | Path, verify: bool = False) -> tuple[str, int]:
+    """(image mode, width * height) from the file's header only (cheap: no pixel data is
+    decoded).
 
     With ``verify`` PIL also checks the file's structure (for PNG: every chunk's CRC), which
     catches most truncated or damaged files without decoding them. Raises DECODE_ERRORS.
     """
     with Image.open(path) as img:
-        mode = img.mode
+        mode, pixels = img.mode, img.width * img.height
         if verify:
             img.verify()
-    return mode
+    return mode, pixels
+
+
+def read_mode(path: str | Path, verify: bool = False) -> str:
+    """The image mode from the file's header only (see ``read_header``)."""
+    return read_header(path, verify)[0]
 
 
 def to_8bit(img: Image.Image, channels: int) -> Image.Image:
@@ -111,6 +136,7 @@ def decode_all(
     into ``paths``, and (index, reason) for the files that failed). ``progress(done, total)`` is
     called from the pool's threads a few times a second, and once at the end.
     """
+    quiet_bomb_warnings()
     out = torch.empty((len(paths), channels, size, size), dtype=torch.uint8)
     done = [0, 0.0]  # files decoded, time of the last report
     lock = threading.Lock()
@@ -158,6 +184,7 @@ class ImageFileDataset(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        quiet_bomb_warnings()  # DataLoader workers are fresh processes
         for k in range(_STREAM_RETRIES):
             j = (index + k) % len(self.paths)
             try:

@@ -1,9 +1,10 @@
 """An image folder as a dataset.
 
-Layout: if sub-folders of the root hold images, each top-level sub-folder is a class (sorted by
-name, nested folders belong to their top-level class) and images lying directly in the root are
-skipped as "outside class folders"; a single class folder is treated as unconditional (one class
-has nothing to condition on). Otherwise every image is used, unconditionally. Hidden files and
+Layout (``class_folders``, the one rule the loader, the CLI and the window all use): when two or
+more top-level sub-folders hold images, each of them is a class (sorted by name, nested folders
+belong to their top-level class) and images lying directly in the root are skipped as "outside
+class folders". Otherwise (no sub-folders, one class folder, or extra sub-folders without images)
+every image is used, unconditionally: one class has nothing to condition on. Hidden files and
 folders are ignored.
 
 Every other file is tried with PIL. Files that are not images or are corrupt are skipped and
@@ -18,6 +19,7 @@ them (``StreamingData.attributes``), for an in-memory sample to use.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +33,9 @@ from trainer.data.decode import (
     ImageFileDataset,
     LoadProgress,
     decode_all,
+    is_very_large,
+    quiet_bomb_warnings,
+    read_header,
     read_mode,
     skip_reason,
 )
@@ -130,25 +135,66 @@ def _check_root(path: str | Path) -> Path:
     return root
 
 
+def class_folders(files: list[str]) -> list[str]:
+    """The class names of an image folder, from its image files (posix paths relative to the
+    root): the top-level sub-folders that hold at least one of them, sorted, when there are two or
+    more; else [] (unconditional). The one rule for what makes a folder labelled."""
+    tops = sorted({f.split("/", 1)[0] for f in files if "/" in f})
+    return tops if len(tops) >= 2 else []
+
+
+def folder_is_labelled(path: str | Path) -> bool:
+    """Whether ``load_image_folder(path)`` will find classes, from a quick look (for the CLI's
+    and the window's conditional default): ``class_folders`` applied to the first file in each
+    top-level sub-folder whose header reads as an image, stopping as soon as two are found.
+    False for a folder that cannot be read."""
+    root = Path(path).expanduser()
+    try:
+        subs = sorted(e.name for e in os.scandir(root) if not e.name.startswith(".")
+                      and e.is_dir())
+    except OSError:
+        return False
+    found: list[str] = []
+    for sub in subs:
+        for f in _walk_files(root / sub):
+            try:
+                read_mode(root / sub / f)
+            except DECODE_ERRORS:
+                continue
+            found.append(f"{sub}/{f}")
+            break
+        if class_folders(found):
+            return True
+    return False
+
+
 def _list_files(root: Path, report: LoadReport) -> list[str]:
     """Non-hidden files under root as sorted posix paths relative to it; symlinks followed once."""
-    files: list[str] = []
-    seen: set[tuple[int, int]] = set()
 
     def on_error(e: OSError) -> None:
         report.skipped.append((_rel(root, e.filename or str(root)), "unreadable folder"))
 
+    return list(_walk_files(root, on_error))
+
+
+def _walk_files(root: Path, on_error: Callable[[OSError], None] | None = None) -> Iterator[str]:
+    """Non-hidden files under root, in sorted order, as posix paths relative to it; symlinked
+    folders are followed once (a loop, or a second link to one folder, is not entered again)."""
+    seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
-        st = os.stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen:  # a symlink loop or a second link to one folder
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        files += [
-            _rel(root, os.path.join(dirpath, f)) for f in sorted(filenames) if not f.startswith(".")
-        ]
-    return files
+        for f in sorted(filenames):
+            if not f.startswith("."):
+                yield _rel(root, os.path.join(dirpath, f))
 
 
 def _rel(root: Path, path: str) -> str:
@@ -166,26 +212,29 @@ def _with_attribute_rows(
 def _read_modes(root: Path, files: list[str], report: LoadReport, verify: bool) -> dict[str, str]:
     """{file: PIL mode} for files whose header reads (in order); the rest go to the report."""
 
-    def mode(f: str) -> str | BaseException:
+    def header(f: str) -> tuple[str, int] | BaseException:
         try:
-            return read_mode(root / f, verify)
+            return read_header(root / f, verify)
         except DECODE_ERRORS as e:
             return e
 
+    quiet_bomb_warnings()
     with ThreadPoolExecutor() as pool:  # opening many files is I/O bound (network drives)
-        results = list(pool.map(mode, files))
+        results = list(pool.map(header, files))
     out: dict[str, str] = {}
-    for f, m in zip(files, results, strict=True):
-        if isinstance(m, str):
-            out[f] = m
-        else:
-            report.skipped.append((f, skip_reason(m)))
+    for f, h in zip(files, results, strict=True):
+        if isinstance(h, BaseException):
+            report.skipped.append((f, skip_reason(h)))
+            continue
+        out[f] = h[0]
+        if is_very_large(h[1]) and f not in report.very_large:
+            report.very_large.append(f)
     return out
 
 
 def _drop_root_files(files: list[str], report: LoadReport) -> list[str]:
     """With class folders present, images lying in the root belong to no class: skip them."""
-    if all("/" not in f for f in files):
+    if not class_folders(files):
         return files
     report.skipped += [(f, _OUTSIDE) for f in files if "/" not in f]
     return [f for f in files if "/" in f]
@@ -196,12 +245,11 @@ def _labels(files: list[str]) -> tuple[list[int] | None, list[str]]:
 
     Computed from the files that actually loaded, so a class whose files all failed is dropped.
     """
-    tops = [f.split("/", 1)[0] for f in files if "/" in f]
-    class_names = sorted(set(tops))
-    if len(tops) < len(files) or len(class_names) < 2:
+    class_names = class_folders(files)
+    if not class_names or any("/" not in f for f in files):
         return None, []
     index = {c: i for i, c in enumerate(class_names)}
-    return [index[t] for t in tops], class_names
+    return [index[f.split("/", 1)[0]] for f in files], class_names
 
 
 def _no_images(root: Path, n_seen: int, report: LoadReport) -> DataError:
