@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of the speed work (issue #7), each part sized for one ≤10-minute call on
+# The GPU measurements of the training-speed work (README, "How a training step runs"), each part sized for one ≤10-minute call on
 # a lent GPU machine, whose python3 has torch, numpy, pillow and tqdm but no Qt (none needed).
 #
 #   bash benchmarks/gpu_checks.sh bench-128     # 128 px: every loop vs the notebook + profile

@@ -167,3 +167,22 @@ def test_auxiliary_class_head_learns_only_when_asked(tiny_cfg):
     assert plain.D.classify is None  # no unused parameters (DDP would wait for their grads)
     unconditional = _sngan(tiny_cfg, class_loss=1.0).with_changes(model={"conditional": False})
     assert GAN(unconditional, 8, 3, 0, torch.device("cpu")).D.classify is None
+
+
+def test_default_recipe_per_device_and_the_cli_uses_it():
+    from trainer.cli import config_from_args
+    from trainer.config import DEFAULT_PRESET_WHY, default_preset
+
+    assert default_preset("cpu") == default_preset("mps") == "sngan"
+    assert default_preset("cuda") == "reference"  # until the SN-GAN recipe is measured there
+    assert "measured" in DEFAULT_PRESET_WHY["cpu"]
+    import argparse
+
+    from trainer.cli import add_arguments
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    cfg = config_from_args(p.parse_args(["--device", "cpu"]))
+    assert (cfg.train.preset, cfg.model.arch, cfg.train.loss) == ("sngan", "sngan", "hinge")
+    cfg = config_from_args(p.parse_args(["--device", "cpu", "--preset", "cpu-fast"]))
+    assert (cfg.model.arch, cfg.train.loss, cfg.train.class_loss) == ("dcgan", "wgan-gp", 0.0)

@@ -31,6 +31,7 @@ from trainer.config import (
     ConfigError,
     RunConfig,
     apply_preset,
+    default_preset,
 )
 from trainer.distributed import from_env
 from trainer.events import (
@@ -50,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder")
     p.add_argument("--config", type=Path, help="start from a config JSON (flags below override it)")
     p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="hyper-parameter preset (default: cpu-fast on CPU/MPS, reference on CUDA)")
+                   help="hyper-parameter preset (default: sngan on CPU/MPS, reference on CUDA; "
+                   "docs/recipes.md)")
     p.add_argument("--dataset", choices=DATASETS, help="default: shapes")
     p.add_argument("--data-path", help="image folder, or download cache for torchvision sets")
     p.add_argument("--attributes-csv", help="per-image attribute CSV for an image folder")
@@ -139,7 +141,7 @@ def _default_preset(device: str) -> str:
         dev = resolve_device(device).type
     except RuntimeError:
         dev = device
-    return "reference" if dev == "cuda" else "cpu-fast"
+    return default_preset(dev)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,12 +2,12 @@
 
 The reference penalty (``losses.gradient_penalty``) asks autograd for grad_x C(x_hat) with
 ``create_graph=True`` and then back-propagates through that backward graph: a double backward,
-whose cost is dominated by the second derivative of the first convolution (DESIGN.md §6). Here
-the critic's backward pass is written as ordinary tensor ops: LeakyReLU -> a map of its slopes,
-InstanceNorm(affine) -> the closed-form normalisation backward, Conv2d -> conv_transpose2d with
-the same weight. The penalty is then a plain differentiable function of the critic weights, so
-the critic loss needs one first-order backward, and the whole step is a graph that torch.compile
-and CUDA graphs can capture.
+whose cost is dominated by the second derivative of the first convolution (measured; see
+docs/gp_impl_comparison.md). Here the critic's backward pass is written as ordinary tensor ops:
+LeakyReLU -> a map of its slopes, InstanceNorm(affine) -> the closed-form normalisation
+backward, Conv2d -> conv_transpose2d with the same weight. The penalty is then a plain
+differentiable function of the critic weights, so the critic loss needs one first-order
+backward, and the whole step is a graph that torch.compile and CUDA graphs can capture.
 
 Supported critics: an ``nn.Sequential`` ``critic.net`` made of Conv2d, InstanceNorm2d (no running
 stats) and LeakyReLU, ending in a one-channel conv; class planes appended to the input as in

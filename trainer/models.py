@@ -33,7 +33,7 @@ class UpConv(nn.ConvTranspose2d):
     Training (autograd on) and every other device keep the default path.
     """
 
-    # measured crossover on a 2-core CPU: N*H*W input pixels per channel (bench, issue #7)
+    # measured crossover on a 2-core CPU: N*H*W input pixels per channel (python main.py bench)
     SMALL_INPUT = 64
     FEW_CHANNELS = 4
 

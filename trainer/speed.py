@@ -37,8 +37,8 @@ class CriticLoss(nn.Module):
 
     With ``precision="bf16"`` the critic's scores run under bfloat16 autocast, but the gradient
     penalty stays float32: it differentiates the critic's input gradient, whose norm bf16 gets
-    wrong by several percent (DESIGN.md §6: "bf16 autocast where it is numerically safe — the
-    gradient penalty is not").
+    wrong by several percent (README, "How a training step runs": bf16 only where it is numerically
+    safe, and the gradient penalty is not).
     """
 
     def __init__(self, critic: nn.Module, t: TrainConfig):

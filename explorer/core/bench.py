@@ -44,7 +44,7 @@ from trainer.config import PRESETS, RunConfig
 from trainer.data.shapes import make_shapes
 from trainer.gan import GAN
 
-# name -> (image size, preset). 128px is the reference model of DESIGN.md §2.
+# name -> (image size, preset). 128px is the course's reference model (README, "Presets").
 CONFIGS: dict[str, tuple[int, str]] = {"32px": (32, "cpu-fast"), "64px": (64, "reference"),
                                        "128px": (128, "reference")}
 # Default batch on a CPU: the preset's batch would take minutes per step on a laptop at 128px.

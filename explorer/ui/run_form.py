@@ -44,7 +44,16 @@ from explorer.ui.run_fields import (
     run_dir_problem,
 )
 from explorer.ui.widgets import compact_combo
-from trainer.config import ARCHS, LOSSES, PRESETS, SIZES, RunConfig, apply_preset, default_preset
+from trainer.config import (
+    ARCHS,
+    DEFAULT_PRESET_WHY,
+    LOSSES,
+    PRESETS,
+    SIZES,
+    RunConfig,
+    apply_preset,
+    default_preset,
+)
 
 
 class RunForm(QWidget):
@@ -302,8 +311,10 @@ class RunForm(QWidget):
 
     def _update_preset_hint(self) -> None:
         name = self.preset.currentData()
-        default = " (default here)" if name == default_preset(auto_device()) else ""
-        self.preset_hint.setText(f"in use: {name}{default}: {PRESET_HINTS[name]}")
+        dev = auto_device()
+        default = (f" (default here: {DEFAULT_PRESET_WHY.get(dev, DEFAULT_PRESET_WHY['cpu'])})"
+                   if name == default_preset(dev) else "")
+        self.preset_hint.setText(f"in use: {name}: {PRESET_HINTS[name]}{default}")
 
     def _on_run_dir_edited(self, _text: str) -> None:
         self._run_dir_auto = False
