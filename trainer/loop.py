@@ -370,11 +370,11 @@ def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
         if _weights_finite(gan):
             if gan.dist.is_main:
                 truncate_log(run_dir / "log.jsonl", gan.step)
-            return Failed(bad, f"a loss became NaN/inf near step {bad}: training stopped and the "
+            return Failed(bad, f"training went NaN/inf near step {bad}: it stopped and the "
                           f"run was rolled back to its checkpoint of step {gan.step} ({ckpt}). "
                           f"{advice} before resuming.")
-        return Failed(bad, f"a loss became NaN/inf near step {bad}: training stopped. Its "
+        return Failed(bad, f"training went NaN/inf near step {bad}: it stopped. Its "
                       f"checkpoint ({ckpt}) holds non-finite weights too, so there is no good "
                       f"checkpoint to roll back to: start a new run. {advice}.")
-    return Failed(bad, f"a loss became NaN/inf near step {bad}, before any checkpoint was "
-                  f"written: training stopped, no checkpoint to roll back to. {advice}.")
+    return Failed(bad, f"training went NaN/inf near step {bad}, before any checkpoint was "
+                  f"written: it stopped, with no checkpoint to roll back to. {advice}.")

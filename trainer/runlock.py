@@ -109,6 +109,9 @@ class RunLock:
         _unlock(fd)
         os.close(fd)
 
+    def __del__(self) -> None:  # an abandoned lock must not outlive its owner's interest
+        self.release()
+
     def __enter__(self) -> RunLock:
         self.acquire()
         return self
