@@ -110,7 +110,8 @@ class RunLock:
         os.close(fd)
 
     def __del__(self) -> None:  # an abandoned lock must not outlive its owner's interest
-        self.release()
+        with contextlib.suppress(Exception):  # (at interpreter exit os may be half gone)
+            self.release()
 
     def __enter__(self) -> RunLock:
         self.acquire()
