@@ -90,7 +90,7 @@ def _ddp_worker(rank: int, world: int, result_dir: str) -> None:
     import torch.distributed as dist
 
     from trainer.config import RunConfig
-    from trainer.distributed import DistInfo
+    from trainer.distributed import DistInfo, shutdown
     from trainer.speed import CriticLoss
 
     # A file rendezvous: no TCP port to race for with other tests.
@@ -124,7 +124,8 @@ def _ddp_worker(rank: int, world: int, result_dir: str) -> None:
     gathered = [torch.zeros_like(flat) for _ in range(world)]
     dist.all_gather(gathered, flat)
     assert torch.equal(gathered[0], gathered[1])
-    dist.destroy_process_group()
+    del gan, whole  # the DDP wrappers hold the group: release them before leaving it
+    shutdown(DistInfo(rank, world, rank))
     open(os.path.join(result_dir, f"ok{rank}"), "w").close()
 
 

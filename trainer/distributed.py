@@ -7,11 +7,15 @@ process trains on its own batches (``batch_size`` is per process), gradients are
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+
+BARRIER_TIMEOUT_S = 600  # how long the others wait at the end for rank 0's last checkpoint
 
 
 @dataclass(frozen=True)
@@ -59,5 +63,23 @@ def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:
 
 
 def shutdown(info: DistInfo) -> None:
-    if info.enabled and dist.is_initialized():
-        dist.destroy_process_group()
+    """Leave the process group so that no process can crash on the way out.
+
+    Call it after dropping every DDP wrapper (their reducers hold the group). Order matters:
+    wait at a barrier until every process is done (rank 0 writes the last checkpoint while the
+    others would already be closing their connections), collect the dropped wrappers so the
+    group's last reference is the registry's, then destroy it while the interpreter is fully
+    alive. A group torn down later, while Python finalises, can abort the process (SIGABRT,
+    "terminate called without an active exception").
+    """
+    if not (info.enabled and dist.is_initialized()):
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=timedelta(seconds=BARRIER_TIMEOUT_S))
+        else:
+            dist.barrier()
+    except RuntimeError:  # a peer died or timed out: it has left; destroying is all that is left
+        pass
+    gc.collect()
+    dist.destroy_process_group()

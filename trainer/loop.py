@@ -10,6 +10,12 @@ Run folder layout::
     snapshots/step_*.pt      G_ema-only checkpoints every checkpoint_every steps (for exploring)
     log.jsonl                one JSON object per generator step, appended as training goes
     previews/step_*.png      fixed-noise sample grids
+    train.lock               held (an OS lock) by the one process training the folder
+
+Crash safety: every file is replaced atomically; the log is flushed before each checkpoint, and
+a resume truncates it back to the checkpoint's step, so after a crash each step is logged
+exactly once. Nothing non-finite is ever saved: the losses and weights are checked (one host
+sync) right before each checkpoint, so a NaN rollback always lands on finite weights.
 """
 
 from __future__ import annotations
@@ -54,12 +60,14 @@ from trainer.events import (
 )
 from trainer.fileio import (
     atomic_open,
+    atomic_write_text,
     check_writable_dir,
     removed_on_failure,
     write_error_message,
 )
 from trainer.gan import GAN, nonfinite, resolve_device
 from trainer.images import make_grid, to_uint8
+from trainer.runlock import LOCK_NAME, RunLock, RunLocked, remove_stale_temp_files
 from trainer.runlog import STAT_KEYS, truncate_log
 
 Data = ImageData | StreamingData
@@ -85,20 +93,33 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
     run_dir = Path(run_dir)
     control = control or TrainControl()
     dist = from_env()
+    lock = RunLock(run_dir)  # taken by rank 0 in _setup, held until the run ends
     try:
-        # A run that fails to start takes back the folders it made (rank 0 makes them), if empty.
-        with removed_on_failure(run_dir) if dist.is_main else contextlib.nullcontext():
+        # A run that fails to start takes back the folders it made (rank 0 makes them, and its
+        # lock file), if empty.
+        with removed_on_failure(run_dir, (LOCK_NAME,)) if dist.is_main \
+                else contextlib.nullcontext():
             gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading,
-                                                total_steps)
-    except (RunError, DataError, CheckpointError, ConfigError, RuntimeError, OSError) as e:
-        yield Failed(0, write_error_message(e, run_dir) if isinstance(e, OSError) else str(e))
+                                                total_steps, lock)
+        total = total_steps or cfg.train.steps
+        if total != cfg.train.steps:  # the new target is the run's own (Resume, progress bar)
+            cfg = cfg.with_changes(train={"steps": total})
+            if dist.is_main:
+                cfg.save(run_dir / "config.json")
+    except (RunError, RunLocked, DataError, CheckpointError, ConfigError, RuntimeError,
+            OSError) as e:
+        lock.release()
         shutdown(dist)
+        plain = isinstance(e, RunLocked) or not isinstance(e, OSError)
+        yield Failed(0, str(e) if plain else write_error_message(e, run_dir))
         return
-    total = total_steps or cfg.train.steps
-    yield Started(run_dir, cfg, start_step, total, str(gan.device), list(data.class_names),
-                  list(data.attribute_names), _summary(data), resumed=resume,
-                  step_impl=gan.step_impl)
+        shutdown(dist)
+        yield Failed(0, str(e))
+        return
     try:
+        yield Started(run_dir, cfg, start_step, total, str(gan.device), list(data.class_names),
+                      list(data.attribute_names), _summary(data), resumed=resume,
+                      step_impl=gan.step_impl)
         yield from _run(gan, data, cfg, run_dir, control, total)
     except torch.OutOfMemoryError:
         yield Failed(gan.step, f"out of GPU memory at batch size {cfg.train.batch_size}, "
@@ -109,6 +130,8 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
     finally:
         if hasattr(data, "close"):
             data.close()
+        lock.release()
+        gan = None  # its DDP wrappers hold the process group: let go of them before leaving it
         shutdown(dist)
 
 
@@ -121,12 +144,24 @@ def _summary(data: Data) -> str:
 
 def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None,
            dist: DistInfo, on_loading: LoadProgress | None = None,
-           total_steps: int | None = None) -> tuple[GAN, Data, RunConfig, int]:
+           total_steps: int | None = None, lock: RunLock | None = None
+           ) -> tuple[GAN, Data, RunConfig, int]:
     ckpt_path = run_dir / "checkpoint.pt"
     state = None
+    if resume and not ckpt_path.is_file():
+        raise RunError(f"nothing to resume: {ckpt_path} does not exist")
+    if cfg is None and not resume:
+        raise RunError("no config given")
+    restart = False
+    if dist.is_main:
+        problem = check_writable_dir(run_dir)
+        if problem:
+            raise RunError(problem)
+        if lock is not None:
+            lock.acquire()  # one writer per folder; before anything in it is read or written
+        remove_stale_temp_files(run_dir)  # partial files of a killed run
+        restart = not resume and _unfinished_start(run_dir)
     if resume:
-        if not ckpt_path.is_file():
-            raise RunError(f"nothing to resume: {ckpt_path} does not exist")
         state = load_raw(ckpt_path)
         if state.get("kind") != "full":
             raise RunError(f"{ckpt_path} is a snapshot without optimiser state; it cannot resume")
@@ -134,15 +169,8 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if total_steps is not None and total_steps < state["step"]:
             raise RunError(f"the run is already at step {state['step']}: ask for at least that "
                            f"many steps in total to continue it (got {total_steps})")
-    else:
-        if cfg is None:
-            raise RunError("no config given")
-        if ckpt_path.exists():
-            raise RunError(f"{run_dir} already holds a run; resume it or choose another folder")
-    if dist.is_main:
-        problem = check_writable_dir(run_dir)
-        if problem:
-            raise RunError(problem)
+    elif ckpt_path.exists() or any((run_dir / "snapshots").glob("step_*.pt")):
+        raise RunError(f"{run_dir} already holds a run; resume it or choose another folder")
     device = init(dist, resolve_device(cfg.train.device))
     if data is None:
         data = load_dataset(cfg.data, device, progress=on_loading)
@@ -165,12 +193,26 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if dist.is_main:
             truncate_log(run_dir / "log.jsonl", gan.step)
     elif dist.is_main:
+        if restart:  # a run killed before its first checkpoint: nothing to resume, start over
+            for p in (run_dir / "previews").glob("step_*.png"):
+                p.unlink()
+            gan.notes.append(f"{run_dir} held a run stopped before its first checkpoint; it "
+                             "starts over")
         with removed_on_failure(run_dir, _START_FILES):  # all or none (a full disk midway)
             (run_dir / "previews").mkdir(exist_ok=True)
             (run_dir / "snapshots").mkdir(exist_ok=True)
             cfg.save(run_dir / "config.json")
-            (run_dir / "log.jsonl").touch()
+            atomic_write_text(run_dir / "log.jsonl", "")
     return gan, data, cfg, gan.step
+
+
+def _unfinished_start(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds what a run leaves before its first checkpoint (its log or
+    previews, no checkpoint): the leftovers of a killed run, which a new run replaces."""
+    log = run_dir / "log.jsonl"
+    return not (run_dir / "checkpoint.pt").exists() and (
+        (log.is_file() and log.stat().st_size > 0)
+        or any((run_dir / "previews").glob("step_*.png")))
 
 
 def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainControl,
@@ -221,6 +263,18 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
             if main and (step % t.preview_every == 0 or step == total):
                 yield _preview(gan, fixed_z, fixed_y, run_dir, data)
             if step % t.checkpoint_every == 0 and step != total:
+                # Log up to the checkpoint (a crash then loses no logged step) and check that
+                # nothing non-finite is about to be saved.
+                if buf:
+                    ev = _flush(buf, first, t0, t, log)
+                    if ev is None:
+                        yield _nan_failure(gan, run_dir, last_good)
+                        return
+                    yield ev
+                    buf, first, t0 = [], step + 1, time.perf_counter()
+                if not _weights_finite(gan):
+                    yield _nan_failure(gan, run_dir, last_good)
+                    return
                 last_good = step
                 if main:
                     yield _save(gan, cfg, data, run_dir, snapshot=True)
@@ -231,6 +285,9 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
                 yield _nan_failure(gan, run_dir, last_good)
                 return
             yield ev
+        if not _weights_finite(gan):
+            yield _nan_failure(gan, run_dir, last_good)
+            return
         path = None
         if main:
             saved = _save(gan, cfg, data, run_dir, snapshot=gan.step == total)
@@ -320,15 +377,49 @@ def _save(gan: GAN, cfg: RunConfig, data: Data, run_dir: Path, snapshot: bool) -
     return CheckpointSaved(gan.step, path)
 
 
+def _weights_finite(gan: GAN) -> bool:
+    """Whether every float tensor a checkpoint holds (weights, buffers, optimiser state) is
+    finite, on every process: one host sync, before each save."""
+    tensors = [v for m in (gan.G, gan.G_ema, gan.D) for v in m.state_dict().values()]
+    for opt in (gan.opt_G, gan.opt_D):
+        tensors += [v for st in opt.state.values() for v in st.values()
+                    if isinstance(v, torch.Tensor)]
+    flags = [torch.isfinite(v).all() for v in tensors if v.is_floating_point() and v.numel()]
+    finite = bool(torch.stack(flags).all()) if flags else True
+    return not any_rank(not finite, gan.dist, gan.device)
+
+
+def _nan_advice(t: TrainConfig) -> str:
+    """What to change before resuming, for the loss and precision in use."""
+    tips = ["Lower the learning rate"]
+    if t.precision != "fp32":
+        tips.append("train in fp32")
+    if t.loss != "wgan-gp":
+        tips.append("use the WGAN-GP loss, the most stable one here")
+    return ", ".join(tips[:-1]) + " or " + tips[-1] if len(tips) > 1 else tips[0]
+
+
 def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
+    """Stop on a NaN/inf: roll back to the checkpoint (always finite: nothing else is saved)."""
     bad = gan.step
+    advice = _nan_advice(gan.cfg.train)
     ckpt = run_dir / "checkpoint.pt"
+    state = None
     if last_good is not None and ckpt.is_file():
-        gan.load_state_dict(load_raw(ckpt))
-        if gan.dist.is_main:
-            truncate_log(run_dir / "log.jsonl", gan.step)
-        return Failed(bad, f"a loss became NaN/inf near step {bad}: training stopped and the run "
-                      f"was rolled back to its checkpoint of step {gan.step} ({ckpt}). Lower the "
-                      "learning rate (or use WGAN-GP) before resuming.")
-    return Failed(bad, f"a loss became NaN/inf near step {bad}, before any checkpoint was "
-                  "written: training stopped. Lower the learning rate (or use WGAN-GP).")
+        try:
+            state = load_raw(ckpt)
+        except CheckpointError:
+            state = None
+    if state is not None:
+        gan.load_state_dict(state)
+        if _weights_finite(gan):
+            if gan.dist.is_main:
+                truncate_log(run_dir / "log.jsonl", gan.step)
+            return Failed(bad, f"training went NaN/inf near step {bad}: it stopped and the "
+                          f"run was rolled back to its checkpoint of step {gan.step} ({ckpt}). "
+                          f"{advice} before resuming.")
+        return Failed(bad, f"training went NaN/inf near step {bad}: it stopped. Its "
+                      f"checkpoint ({ckpt}) holds non-finite weights too, so there is no good "
+                      f"checkpoint to roll back to: start a new run. {advice}.")
+    return Failed(bad, f"training went NaN/inf near step {bad}, before any checkpoint was "
+                  f"written: it stopped, with no checkpoint to roll back to. {advice}.")

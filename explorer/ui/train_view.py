@@ -16,7 +16,6 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 from explorer.core.timelapse import preview_frames
 from explorer.ui.live_model import LiveModelShare
 from explorer.ui.run_form import RunForm
-from explorer.ui.run_watch import RunWatcher, load_grid, mtime, resumable
+from explorer.ui.run_watch import RunWatcher, load_grid, resumable
 from explorer.ui.session import ModelSession
 from explorer.ui.train_controls import TrainControls
 from explorer.ui.train_display import TrainDisplay
@@ -33,9 +32,8 @@ from explorer.ui.widgets import scroll_column
 from trainer.checkpoint import CheckpointError
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
+from trainer.runlock import holder
 from trainer.runlog import read_log
-
-RECENT_WRITE_S = 15.0  # a run folder written this recently may belong to a running process
 
 
 class TrainView(QWidget):
@@ -108,12 +106,8 @@ class TrainView(QWidget):
         run_dir = run_dir or self.resumable_dir()
         if run_dir is None or self.is_running():
             return False
-        age = time.time() - mtime(run_dir / "log.jsonl")
-        if self.watcher.active and age < RECENT_WRITE_S and QMessageBox.question(
-                self, "Resume run", f"{run_dir.name} was written {age:.0f} s ago: another "
-                "process may still be training it. Resume here anyway?",
-        ) != QMessageBox.StandardButton.Yes:
-            return False
+        # No need to guess whether another process still trains it: the run folder's lock
+        # decides, and a refusal (naming that process) shows as this run's failure.
         worker = TrainWorker(run_dir, None, resume=True, total_steps=self.form.total_steps())
         return self._launch(worker, f"resuming {run_dir.name}…")
 
@@ -186,8 +180,9 @@ class TrainView(QWidget):
         if (run_dir / "checkpoint.pt").is_file() or (run_dir / "snapshots").is_dir():
             self._open_in_session(run_dir)
         self._set_phase("idle", f"viewing {run_dir.name}")
-        self.display.say(f"Opened {run_dir}{note}. Following it: curves grow while a `train` "
-                         "process writes it.")
+        who = holder(run_dir)
+        writer = f"{who} is training it" if who else "curves grow while a `train` process writes it"
+        self.display.say(f"Opened {run_dir}{note}. Following it: {writer}.")
 
     # --- buttons -----------------------------------------------------------------------------
     def _on_start_clicked(self) -> None:
