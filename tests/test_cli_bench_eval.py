@@ -100,7 +100,7 @@ def test_bench_tiny_config_writes_json(tmp_path, capsys):
     assert {"torch", "python", "cpu", "device"} <= set(r["system"])
     c = r["configs"]["32px"]
     assert c["model"]["size"] == 8 and c["model"]["batch_size"] == 4
-    assert set(c["train"]) == {"ours_autograd", "ours_explicit", "reference"}
+    assert set(c["train"]) == {"ours_autograd", "ours_explicit", "ours_sngan", "reference"}
     for loop in c["train"].values():
         assert {"ms_per_gen_step", "gen_steps_per_s", "real_images_per_s",
                 "peak_memory_mib"} <= set(loop)
@@ -132,3 +132,20 @@ def test_bench_rejects_an_unknown_loop(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--loops", "reference,fastest"])
     assert "unknown loop(s) fastest" in capsys.readouterr().err
+
+
+def test_time_to_quality_reports_each_recipe(tmp_path, capsys):
+    out = tmp_path / "ttq.json"
+    assert main(["bench", "--time-to-quality", "sngan,cpu-fast", "--budget", "1",
+                 "--eval-every", "1", "--n-eval", "32", "--size", "8", "--n-images", "64",
+                 "--device", "cpu", "--threads", "1", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert [x["recipe"] for x in r["recipes"]] == ["sngan", "cpu-fast"]
+    for x in r["recipes"]:
+        assert set(x["reached"]) == {"80%", "90%", "95%"}
+        assert x["curve"] and x["curve"][-1]["seconds"] >= 1 and x["curve"][-1]["step"] > 0
+        assert 0 <= x["curve"][-1]["accuracy"] <= 1
+    assert "sngan" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--time-to-quality", "nope"])
+    assert e.value.code == 2

@@ -149,4 +149,4 @@ def test_resume_below_the_current_step_is_refused(tmp_path, capsys):
     assert "already at step 4" in line and "got 2" in line
     assert load_raw(run / "checkpoint.pt")["step"] == 4
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json", "log.jsonl",
-                                                      "previews", "snapshots"]
+                                                      "previews", "snapshots", "train.lock"]

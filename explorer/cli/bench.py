@@ -52,10 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loops", type=_loops, default=None,
                    help="comma-separated training loops to time, or 'all': reference (the course "
                    "notebook), ours_autograd, ours_explicit, ours_compiled, ours_bf16, "
-                   "ours_compiled_bf16 (default: all on CUDA; reference, ours_autograd, "
-                   "ours_explicit elsewhere, where compiling gains nothing)")
+                   "ours_compiled_bf16, ours_sngan (the SN-GAN recipe's step; default: all on "
+                   "CUDA; reference, ours_autograd, ours_explicit, ours_sngan elsewhere, where "
+                   "compiling gains nothing)")
     p.add_argument("--profile", choices=("ours_autograd", "ours_explicit", "ours_compiled",
-                                         "ours_bf16", "ours_compiled_bf16"),
+                                         "ours_bf16", "ours_compiled_bf16", "ours_sngan"),
                    help="also profile this loop: the ops that take the most time per step")
     p.add_argument("--channels-last", action="store_true", help="CUDA only: channels-last models")
     p.add_argument("--threads", type=int, default=None,

@@ -56,8 +56,19 @@ VARIANTS: dict[str, dict[str, str]] = {
     "ours_compiled": {"gp_impl": "explicit", "compile": "on", "precision": "fp32"},
     "ours_bf16": {"gp_impl": "explicit", "compile": "off", "precision": "bf16"},
     "ours_compiled_bf16": {"gp_impl": "explicit", "compile": "on", "precision": "bf16"},
+    # The SN-GAN recipe's step (the default on a CPU) on the same model size, batch and data:
+    # one critic step, no penalty, the twin class heads.
+    "ours_sngan": {"loss": "hinge", "n_critic": 1, "class_loss": 1.0, "compile": "off",
+                   "precision": "fp32"},
 }
+# Variants that also change the model (the same width and z size, another architecture).
+MODEL_VARIANTS: dict[str, dict[str, str]] = {"ours_sngan": {"arch": "sngan"}}
 LOOPS = ("reference", *VARIANTS)
+
+
+def variant_config(cfg: RunConfig, loop: str) -> RunConfig:
+    """The config a loop variant of VARIANTS runs: ``cfg`` with the variant's fields."""
+    return cfg.with_changes(train=VARIANTS[loop], model=MODEL_VARIANTS.get(loop, {}))
 
 
 def default_loops(device: torch.device) -> list[str]:
@@ -65,7 +76,7 @@ def default_loops(device: torch.device) -> list[str]:
     CUDA: the compiled ones and bf16 too."""
     if device.type == "cuda":
         return list(LOOPS)
-    return ["reference", "ours_autograd", "ours_explicit"]
+    return ["reference", "ours_autograd", "ours_explicit", "ours_sngan"]
 
 
 def bench_config(name: str, device: torch.device, batch: int | None = None,
@@ -128,7 +139,7 @@ def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, 
     t = cfg.train
     out: dict[str, Any] = {}
     for loop in loops:
-        vcfg = cfg if loop == "reference" else cfg.with_changes(train=VARIANTS[loop])
+        vcfg = cfg if loop == "reference" else variant_config(cfg, loop)
         gan = _make_gan(vcfg, data, device, channels_last)
         entry: dict[str, Any] = {}
         if loop == "reference":
@@ -144,7 +155,7 @@ def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, 
         sec = r["seconds"] / steps
         out[loop] = {"ms_per_gen_step": 1000 * sec, "gen_steps_per_s": 1 / sec,
                      "process_cpu_ms_per_gen_step": 1000 * r["cpu_seconds"] / steps,
-                     "real_images_per_s": t.batch_size * t.n_critic / sec,
+                     "real_images_per_s": t.batch_size * vcfg.train.n_critic / sec,
                      "peak_memory_mib": r["peak_memory_mib"], **entry}
         compiled = loop != "reference" and gan.compiled
         del gan
@@ -162,7 +173,7 @@ def bench_training(cfg: RunConfig, data: Any, device: torch.device, steps: int, 
 def profile_step(cfg: RunConfig, data: Any, device: torch.device, loop: str,
                  steps: int) -> dict[str, Any]:
     """What limits a loop variant: its top ops per generator step (bench_profile.py)."""
-    gan = _make_gan(cfg.with_changes(train=VARIANTS[loop]), data, device, False)
+    gan = _make_gan(variant_config(cfg, loop), data, device, False)
     for _ in range(3 if gan.compiled else 1):  # compiling and CUDA-graph recording first
         gan.train_step(data)
     _sync(device)
