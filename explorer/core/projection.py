@@ -154,7 +154,7 @@ def fit_image(rgb: np.ndarray, size: int, channels: int,
 
 def to_model_tensor(pixels: np.ndarray, channels: int) -> torch.Tensor:
     """(H, W, 3) uint8 -> (1, channels, H, W) float in [-1, 1], the generator's output range."""
-    x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float() / 127.5 - 1
+    x = torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1).float() / 127.5 - 1
     return x[:channels][None] if channels == 1 else x[None]
 
 
@@ -190,8 +190,9 @@ def critic_features(model: LoadedModel) -> FeatureFn:
     except CheckpointError as e:
         raise ProjectionError(str(e)) from None
     if d.get("kind") != "full" or "D" not in d:
-        raise ProjectionError(f"{model.path.name} is a snapshot with no critic saved; use the "
-                              "run's checkpoint.pt, or --feature classifier / none")
+        raise ProjectionError(f"{model.path.name} is a snapshot (generator only) with no critic "
+                              "saved; use a full checkpoint written by training, or --feature "
+                              "classifier / none")
     cfg = config_of(d, model.path.name)
     aux = any(k.startswith("classify.") for k in d["D"])
     D = build_critic(cfg.model, model.size, model.channels, len(model.class_names), aux)
@@ -302,9 +303,10 @@ def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, re
     g = torch.Generator().manual_seed(seed)
 
     with torch.no_grad():
-        t_feats = [f.detach() for f in feat_fn(target, None)] if feat_fn is not None else []
-        if feat_fn is not None and n_cls and clf is None:
-            t_feats = None  # type: ignore[assignment]  # a critic's features depend on y
+        # A conditional critic's features depend on y: those are taken per step (below).
+        y_dependent = feat_fn is not None and n_cls > 0 and clf is None
+        t_feats = (None if y_dependent or feat_fn is None
+                   else [f.detach() for f in feat_fn(target, None)])
         # The class logits' start: the classifier's guess when it predicts the model's classes.
         logit0 = torch.zeros(n_cls)
         if n_cls and cls is None and clf is not None and clf.kind == "classes" and \
@@ -400,8 +402,8 @@ def save_latent(path: Path | str, p: Projection, class_names: list[str] | tuple[
     payload: dict[str, Any] = {
         "z": p.z.detach().float().cpu().contiguous(), "z_dim": int(p.z.numel()),
         "class_names": list(class_names), "error": float(p.error), "name": p.name,
-        "recon": torch.from_numpy(np.ascontiguousarray(p.recon)),
-        "target": torch.from_numpy(np.ascontiguousarray(p.target)),
+        "recon": torch.from_numpy(np.array(p.recon, dtype=np.uint8)),
+        "target": torch.from_numpy(np.array(p.target, dtype=np.uint8)),
     }
     if p.y is not None:
         payload["y"] = p.y.detach().float().cpu().contiguous()
