@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from explorer.core.directions import Cancelled
@@ -98,6 +98,14 @@ class ImageProjector(QObject):
         self.dialog: QProgressDialog | None = None
         session.model_changed.connect(self._on_model_changed)
         self._on_model_changed(session.info)
+        # Join the projection thread before Qt tears down (it stops at its next step).
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._stop)
+
+    def _stop(self) -> None:
+        self.cancel()
+        self.wait()
 
     # --- public ------------------------------------------------------------------------------
     def busy(self) -> bool:
