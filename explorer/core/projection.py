@@ -278,7 +278,7 @@ def _uniform_classes(model: LoadedModel, n: int, g: torch.Generator) -> torch.Te
 
 
 def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, restarts: int = 4,
-            steps: int = 200, feature: str = "auto", progress: Progress | None = None,
+            steps: int = 100, feature: str = "auto", progress: Progress | None = None,
             cancel: CancelFn | None = None, candidates: int = 64, seed: int = 0,
             lr: float = 0.08, w_feat: float = 0.1, w_prior: float = 0.05,
             features: tuple[FeatureFn | None, str, Any] | None = None) -> Projection:
