@@ -2,7 +2,7 @@
 
     python main.py                      open the window (bundled demo model)
     python main.py --checkpoint PATH    open a checkpoint or run folder
-    python main.py train|sample|morph|directions|eval|bench ...   headless, no Qt imported
+    python main.py train|sample|morph|project|directions|eval|bench ...  headless, no Qt imported
 
 Argument parsers are built inside functions (nothing happens at import time), and sub-command
 modules are imported lazily so headless commands never import Qt.
@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("trainer.cli", "train a GAN headless (progress bar; Ctrl-C checkpoints and exits)"),
     "sample": ("explorer.cli.sample", "render a grid of samples to PNG"),
     "morph": ("explorer.cli.morph", "render a two-point morph to GIF"),
+    "project": ("explorer.cli.project", "project your own image into the latent space"),
     "directions": ("explorer.cli.directions", "compute and save latent feature directions"),
     "eval": ("explorer.cli.eval", "measure sample quality (JSON)"),
     "bench": ("explorer.cli.bench", "measure speed (JSON)"),
@@ -69,7 +70,7 @@ def _gui(args: argparse.Namespace) -> int:
     if _no_display():
         print("No display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
               "On a headless machine use the commands (python main.py --help: train, sample, "
-              "morph, directions, eval, bench),\nor run the window on a virtual display: "
+              "morph, project, directions, eval, bench),\nor run the window on a virtual display: "
               "xvfb-run python main.py", file=sys.stderr)
         return 2
     try:

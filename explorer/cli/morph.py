@@ -4,6 +4,8 @@
         --ping-pong --scale 4 --out morph.gif
     python main.py morph --checkpoint runs/shapes-32 --a 3 --b 3 --class-a circle \\
         --class-b star --frames 8 --out circle_to_star.png      # same z, class blend, strip
+    python main.py morph --checkpoint runs/shapes-32 --a-latent me.pt --b-latent you.pt \
+        --frames 32 --out me_to_you.gif                         # between two projected images
 
 Spherical interpolation (--slerp, the default) keeps intermediate z at a typical norm; --lerp
 cuts straight through, where the midpoint's norm is too small and samples look washed out.
@@ -17,8 +19,16 @@ from pathlib import Path
 
 from explorer.cli.common import UsageError, add_common, check_range, fail, load_renderer
 from explorer.core.export import ExportError, check_output_path, save_morph
-from explorer.core.latent import check_seed
-from explorer.core.morph import MAX_FRAMES, MIN_FRAMES, endpoint_from_seed, morph_latents
+from explorer.core.latent import check_seed, one_hot, truncate
+from explorer.core.morph import (
+    MAX_FRAMES,
+    MIN_FRAMES,
+    Endpoint,
+    endpoint_from_seed,
+    morph_latents,
+)
+from explorer.core.projection import ProjectionError, load_latent
+from explorer.core.render import ModelInfo
 from explorer.core.sampling import render_chunked, resolve_class
 
 
@@ -26,6 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common(p)
     p.add_argument("--a", type=int, default=0, metavar="SEED", help="seed of A (default 0)")
     p.add_argument("--b", type=int, default=1, metavar="SEED", help="seed of B (default 1)")
+    p.add_argument("--a-latent", type=Path, metavar="FILE",
+                   help="A is this saved latent (recon.pt from `project`) instead of a seed")
+    p.add_argument("--b-latent", type=Path, metavar="FILE",
+                   help="B is this saved latent instead of a seed")
     p.add_argument("--class-a", metavar="C", help="class of A (name or index; default the first)")
     p.add_argument("--class-b", metavar="C", help="class of B (default: the class of A)")
     p.add_argument("--frames", type=int, default=24,
@@ -63,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
                              "class-conditional model")
         a = endpoint_from_seed(args.a, info.z_dim, args.truncation, ca, info.n_classes)
         b = endpoint_from_seed(args.b, info.z_dim, args.truncation, cb, info.n_classes)
+        if args.a_latent is not None:
+            a = _latent_endpoint(args.a_latent, info, args.truncation, args.class_a)
+        if args.b_latent is not None:
+            b = _latent_endpoint(args.b_latent, info, args.truncation, args.class_b)
         z, y = morph_latents(a, b, args.frames, args.spherical, args.ping_pong)
-    except (UsageError, ExportError, ValueError) as e:
+    except (UsageError, ExportError, ProjectionError, ValueError) as e:
         return fail(str(e), 2)
     try:
         frames = render_chunked(renderer.render, z, y)
@@ -73,3 +91,12 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e).splitlines()[0], 1)
     print(f"wrote {out} ({len(frames)} frames)", file=sys.stderr)
     return 0
+
+
+def _latent_endpoint(path: Path, info: ModelInfo, truncation: float,
+                     class_: str | None) -> Endpoint:
+    """An endpoint from a saved latent: its own class vector unless a class is given."""
+    z, y = load_latent(path, info.z_dim, info.n_classes)
+    if y is not None and class_:
+        y = one_hot([resolve_class(class_, info.class_names)], info.n_classes)[0]
+    return Endpoint(truncate(z, truncation), y)

@@ -3,6 +3,7 @@
     python main.py sample --checkpoint runs/shapes-32 --seed 7 --n 16 --out grid.png
     python main.py sample --checkpoint runs/shapes-32 --class circle --scale 4 --out circles.png
     python main.py sample --checkpoint runs/shapes-32 --per-class --n 8 --out classes.png
+    python main.py sample --checkpoint runs/shapes-32 --latent recon.pt --scale 4 --out me.png
 
 Sample i of a grid with seed S has its own seed S + i (so the Generate view's "Copy seed" gives a
 seed that re-makes that sample); with --per-class, column c uses seed S + c in every row.
@@ -16,12 +17,15 @@ from pathlib import Path
 
 from explorer.cli.common import UsageError, add_common, check_range, fail, load_renderer
 from explorer.core.export import ExportError, check_output_path, save_grid_png
-from explorer.core.latent import check_seed
+from explorer.core.latent import check_seed, one_hot, truncate
+from explorer.core.projection import ProjectionError, load_latent
+from explorer.core.render import ModelInfo
 from explorer.core.sampling import (
     MAX_SAMPLES,
     ONE_CLASS,
     PER_CLASS,
     RANDOM,
+    GridLatents,
     GridSpec,
     grid_latents,
     render_chunked,
@@ -41,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="conditional models: one row per class, the same z in each column")
     p.add_argument("--cols", type=int, help="columns (default: as square as possible)")
     p.add_argument("--pad", type=int, default=2, metavar="P", help="pixels between tiles")
+    p.add_argument("--latent", type=Path, metavar="FILE",
+                   help="render this saved latent (recon.pt from `project`) instead of seeds; "
+                        "--class overrides its class")
     p.add_argument("--out", type=Path, default=Path("grid.png"), help="PNG file (default grid.png)")
 
 
@@ -66,13 +73,28 @@ def run(args: argparse.Namespace) -> int:
             mode = PER_CLASS
         spec = GridSpec(args.seed, args.n, args.truncation, mode, index, args.cols)
         lat = grid_latents(spec, info.z_dim, info.class_names)
-    except (UsageError, ExportError, ValueError) as e:
+        if args.latent is not None:
+            lat = _latent_grid(args.latent, info, args.truncation, args.class_)
+    except (UsageError, ExportError, ProjectionError, ValueError) as e:
         return fail(str(e), 2)
     try:
         images = render_chunked(renderer.render, lat.z, lat.y)
         save_grid_png(images, out, lat.cols, args.pad, args.scale)
     except (ExportError, RuntimeError) as e:
         return fail(str(e).splitlines()[0], 1)
-    print(f"wrote {out} ({len(images)} samples, seeds {min(lat.seeds)}..{max(lat.seeds)})",
-          file=sys.stderr)
+    what = (f"the latent {args.latent.name}" if args.latent is not None
+            else f"{len(images)} samples, seeds {min(lat.seeds)}..{max(lat.seeds)}")
+    print(f"wrote {out} ({what})", file=sys.stderr)
     return 0
+
+
+def _latent_grid(path: Path, info: ModelInfo, truncation: float,
+                 class_: str | None) -> GridLatents:
+    """A one-tile grid of a saved latent (its class, or --class)."""
+    z, y = load_latent(path, info.z_dim, info.n_classes)
+    label = None
+    if y is not None and class_ is not None:
+        label = resolve_class(class_, info.class_names)
+        y = one_hot([label], info.n_classes)[0]
+    return GridLatents(truncate(z[None], truncation), None if y is None else y[None], [0],
+                       None if label is None else [label], 1)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QPoint, Signal
+from PySide6.QtCore import QMimeData, QPoint, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -30,17 +31,26 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.export import ExportError, check_output_path, save_grid_png
+from explorer.core.projection import IMAGE_TYPES
 from explorer.core.render import ModelInfo
 from explorer.core.sampling import ONE_CLASS, PER_CLASS, RANDOM, GridLatents, GridSpec, grid_latents
 from explorer.ui.export_job import ExportJob, run_with_progress
 from explorer.ui.focus_panel import FocusPanel
 from explorer.ui.image_grid import ImageGrid
+from explorer.ui.projection_job import ImageProjector
+from explorer.ui.projection_panel import ProjectionPanel
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import Focus, ModelSession
 from explorer.ui.widgets import MAX_SEED, refill_combo, seed_spin
 
 EMPTY = "Open a checkpoint or train a model"
 MODES = ((PER_CLASS, "One row per class"), (ONE_CLASS, "One class"), (RANDOM, "Random classes"))
+
+
+def dropped_file(mime: QMimeData) -> str | None:
+    """The one local file a drag carries (any file: a folder or a non-image gets a message)."""
+    urls = [u for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+    return urls[0].toLocalFile() if len(urls) == 1 else None
 
 
 def default_scale(size: int) -> int:
@@ -111,6 +121,7 @@ class GenerateView(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.addLayout(self.form)
         left.addWidget(export)
+        left.addWidget(self._build_images_box())
         left.addWidget(self.status)
         left.addStretch(1)
         self.controls.setFixedWidth(250)
@@ -122,6 +133,9 @@ class GenerateView(QWidget):
         lay.addWidget(self.controls)
         lay.addWidget(self.grid, 1)
         lay.addWidget(self.focus_panel)
+        # Your projected image beside the focus (shown while the focus is one).
+        self.projection_panel = ProjectionPanel(self.session, self.projector)
+        self.focus_panel.layout().insertWidget(3, self.projection_panel)
 
         for w in (self.seed, self.n):
             w.valueChanged.connect(self._on_control_changed)
@@ -134,6 +148,57 @@ class GenerateView(QWidget):
         self.focus_panel.seed_copied.connect(lambda s: self.status.setText(f"Seed {s} copied"))
         self.export_button.clicked.connect(self.export_grid)
         self._sync_count_to_mode(self.session.info)
+
+    # --- your images ------------------------------------------------------------------------
+    def _build_images_box(self) -> QGroupBox:
+        """Open or drop an image to project it into z; reopen the run's projected images."""
+        self.projector = ImageProjector(self.session, self)
+        box = QGroupBox("Your images")
+        box.setToolTip("Find the latent point whose sample looks like your image: it becomes "
+                       "the focus, for the sliders and morphs. You can also drop an image "
+                       "on this view.")
+        lay = QVBoxLayout(box)
+        self.open_image_button = QPushButton("Open image…")
+        self.saved_combo = QComboBox()
+        self.saved_combo.setToolTip("Images projected into this run before (saved with it)")
+        lay.addWidget(self.open_image_button)
+        lay.addWidget(self.saved_combo)
+        self.open_image_button.clicked.connect(self.open_image)
+        self.saved_combo.activated.connect(self.projector.show_saved)
+        self.projector.saved_changed.connect(self._on_saved_changed)
+        self.projector.message.connect(self.status.setText)
+        self.session.project_image_requested.connect(self.project_image)
+        self.setAcceptDrops(True)
+        self._on_saved_changed(self.projector.saved)
+        return box
+
+    def open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open image", str(self.session.export_dir),
+            "Images (" + " ".join(f"*.{e}" for e in IMAGE_TYPES) + ");;All files (*)")
+        if path:
+            self.project_image(path)
+
+    def project_image(self, path: str) -> bool:
+        return self.projector.project(path)
+
+    def _on_saved_changed(self, items: list) -> None:
+        self.saved_combo.clear()
+        for i, it in enumerate(items):
+            self.saved_combo.addItem(f"{i + 1}. {it.name} (error {it.error:.4f})")
+        self.saved_combo.setPlaceholderText("Projected images" if items else "None projected yet")
+        self.saved_combo.setCurrentIndex(-1)
+        self.saved_combo.setEnabled(bool(items))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if dropped_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        path = dropped_file(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self.project_image(path)
 
     # --- the grid ---------------------------------------------------------------------------
     def spec(self) -> GridSpec:

@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &run folder…", self._on_open_run_triggered, "Ctrl+Shift+O")
         self._action(file_menu, "&Open checkpoint…", self._on_open_checkpoint_triggered,
                      QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &image…", self._on_open_image_triggered, "Ctrl+I")
         file_menu.addSeparator()
         self._action(file_menu, "&Export time-lapse GIF…", self._on_export_triggered, "Ctrl+E")
         file_menu.addSeparator()
@@ -212,6 +213,22 @@ class MainWindow(QMainWindow):
         if path:
             self.settings.setValue("paths/checkpoint_folder", str(Path(path).parent))
             self.open_checkpoint(path)
+
+    def _on_open_image_triggered(self) -> None:
+        """Project an image into the open model's z (the Generate view runs it)."""
+        start = str(self.settings.value("paths/image_folder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open image", start,
+            "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)")
+        if path:
+            self.settings.setValue("paths/image_folder", str(Path(path).parent))
+            self.project_image(path)
+
+    def project_image(self, path: str) -> None:
+        for i in range(self.tabs.count()):  # the view that projects images shows the result
+            if hasattr(self.tabs.widget(i), "projector"):
+                self.tabs.setCurrentIndex(i)
+        self.session.project_image_requested.emit(str(path))
 
     def _on_export_triggered(self) -> None:
         run_dir = self.train_view.run_dir

@@ -35,6 +35,7 @@ class ModelSession(QObject):
     # Pick a sample as morph endpoint: ("A" | "B", Focus).
     endpoint_picked = Signal(str, object)
     export_dir_changed = Signal(str)  # the folder of the latest export
+    project_image_requested = Signal(str)  # an image file to project into z (File menu)
 
     def __init__(self, device: str = "cpu", parent: QObject | None = None) -> None:
         super().__init__(parent)
