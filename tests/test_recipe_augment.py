@@ -186,14 +186,3 @@ def test_default_recipe_per_device_and_the_cli_uses_it():
     assert (cfg.train.preset, cfg.model.arch, cfg.train.loss) == ("sngan", "sngan", "hinge")
     cfg = config_from_args(p.parse_args(["--device", "cpu", "--preset", "cpu-fast"]))
     assert (cfg.model.arch, cfg.train.loss, cfg.train.class_loss) == ("dcgan", "wgan-gp", 0.0)
-
-
-def test_twin_class_term_is_zero_when_the_heads_agree_and_pulls_against_the_twin():
-    from trainer.losses import twin_class_loss
-
-    y = torch.eye(3)[[0, 1]]
-    same = torch.randn(2, 3)
-    assert twin_class_loss(torch.cat([same, same], 1), y).abs() < 1e-6
-    # a sample the real-data head finds typical of its class but the twin does not: negative
-    sure = torch.tensor([[5.0, 0, 0], [0, 5.0, 0]])
-    assert twin_class_loss(torch.cat([sure, -sure], 1), y) < 0

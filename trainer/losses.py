@@ -80,8 +80,7 @@ def hinge_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     """Hinge loss (SN-GAN, BigGAN): mean relu(1 - C(real)) + mean relu(1 + C(fake)).
 
     Real and fake go through the critic in one batch: one call per step instead of two. With
-    ``class_loss`` > 0 the critic's auxiliary heads also learn the classes: one on the real
-    images, its twin on the generated ones (models.SNProjectionCritic).
+    ``class_loss`` > 0 the critic's auxiliary head also learns the real images' classes.
     """
     n = len(real)
     yy = None if y is None else torch.cat([y, y])
@@ -92,21 +91,10 @@ def hinge_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     s_real, s_fake = scores[:n], scores[n:]
     loss = F.relu(1 - s_real).mean() + F.relu(1 + s_fake).mean()
     if logits is not None and y is not None:
-        k = y.shape[1]  # the real-data head learns real images, its twin generated ones
-        loss = loss + class_loss * (F.cross_entropy(logits[:n, :k].float(), y.float())
-                                    + F.cross_entropy(logits[n:, k:].float(), y.float()))
+        loss = loss + class_loss * F.cross_entropy(logits[:n].float(), y.float())
     gap = s_real.mean() - s_fake.mean()
     return loss, {"critic_loss": loss.detach(), "wdist": gap.detach(),
                   "r": overfit_signal(s_real, s_fake, True)}
-
-
-def twin_class_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The generator's auxiliary-class term (TAC-GAN): cross-entropy of the real-data head minus
-    the twin's, on generated images. ``logits`` (N, 2K), ``y`` (N, K) one-hot or soft."""
-    k = y.shape[1]
-    y = y.float()
-    return (F.cross_entropy(logits[:, :k].float(), y)
-            - F.cross_entropy(logits[:, k:].float(), y))
 
 
 def wgan_generator_loss(scores_fake: torch.Tensor) -> torch.Tensor:

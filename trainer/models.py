@@ -254,21 +254,16 @@ class SNProjectionCritic(nn.Module):
         self.net = nn.Sequential(*layers)
         self.head = sn(nn.Linear(c, 1))
         self.embed = sn(nn.Linear(n_classes, c, bias=False)) if n_classes else None
-        # Auxiliary classifiers on the same features, beside the projection (TAC-GAN, Gong et al.
-        # 2019): logits [:, :K] are trained on real images and hand the generator a direct "which
-        # class is this" gradient; logits [:, K:], the twin, are trained on generated ones. The
-        # generator minimises the first's cross-entropy minus the twin's, which removes plain
-        # AC-GAN's pull toward the easiest-to-classify samples (measured here: with the first
-        # head alone every Shapes sample turned green by step 10000).
-        self.classify = nn.Linear(c, 2 * n_classes) if n_classes and aux_classifier else None
+        # An auxiliary classifier on the same features (AC-GAN's head, beside the projection):
+        # trained on real images, it hands the generator a direct "which class is this" gradient.
+        self.classify = nn.Linear(c, n_classes) if n_classes and aux_classifier else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.scores_and_logits(x, y)[0]
 
     def scores_and_logits(self, x: torch.Tensor, y: torch.Tensor | None = None
                           ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Scores (N,) and the auxiliary heads' logits (N, 2 * n_classes) or None: the real-data
-        head's in [:, :n_classes], the twin's in [:, n_classes:]."""
+        """Scores (N,) and the auxiliary classifier's class logits (N, n_classes) or None."""
         h = self.net(x).sum(dim=(2, 3))  # (N, c)
         score = self.head(h).flatten()
         if self.embed is not None:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from trainer import augment, fastgp, losses
@@ -108,8 +109,8 @@ class GeneratorLoss(nn.Module):
         scores = scores.float()
         g = (losses.bce_generator_loss(scores) if self.loss == "bce"
              else losses.wgan_generator_loss(scores))
-        if logits is not None and y is not None:  # the auxiliary heads: "the asked class?"
-            g = g + self.class_loss * losses.twin_class_loss(logits, y)
+        if logits is not None and y is not None:  # the auxiliary head: "is it the asked class?"
+            g = g + self.class_loss * F.cross_entropy(logits.float(), y.float())
         return g, {"gen_loss": g.detach()}
 
 
