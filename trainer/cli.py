@@ -73,6 +73,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--lr-critic", type=float,
                    help="the critic's learning rate (default: --lr; two time-scales)")
+    p.add_argument("--class-loss", type=float,
+                   help="weight of the SN-GAN critic's auxiliary class head (AC-GAN) for "
+                   "conditional models; 0 = projection only (sngan preset: 1)")
     p.add_argument("--betas", type=float, nargs=2)
     p.add_argument("--n-critic", type=int)
     p.add_argument("--gp-lambda", type=float)
@@ -104,7 +107,7 @@ _DATA_FLAGS = {"dataset": "dataset", "data_path": "path", "attributes_csv": "att
                "size": "size", "n_images": "n_images"}
 _MODEL_FLAGS = {"arch": "arch", "z_dim": "z_dim", "width": "width", "conditional": "conditional"}
 _TRAIN_FLAGS = {"loss": "loss", "steps": "steps", "batch_size": "batch_size", "lr": "lr",
-                "lr_critic": "lr_critic", "augment": "augment",
+                "lr_critic": "lr_critic", "class_loss": "class_loss", "augment": "augment",
                 "augment_target": "augment_target",
                 "betas": "betas", "n_critic": "n_critic", "gp_lambda": "gp_lambda", "clip": "clip",
                 "ema_decay": "ema_decay", "preview_every": "preview_every",

@@ -42,6 +42,7 @@ TEXT_FIELDS: dict[str, tuple[str, str, str]] = {
     "z_dim": ("model", "z size", "int"), "width": ("model", "Width", "int"),
     "batch_size": ("train", "Batch size", "int"), "lr": ("train", "Learning rate", "float"),
     "lr_critic": ("train", "Critic lr", "float?"),
+    "class_loss": ("train", "Class head weight", "float"),
     "betas": ("train", "Adam betas", "pair"), "n_critic": ("train", "Critic steps", "int"),
     "gp_lambda": ("train", "λ (penalty)", "float"), "clip": ("train", "Weight clip", "float"),
     "steps": ("train", "Total steps", "int"), "preview_every": ("train", "Preview every", "int"),
@@ -52,11 +53,14 @@ TOOLTIPS = {
     "n_critic": "critic updates per generator update", "steps": "generator steps in total",
     "lr_critic": "the critic's learning rate; empty = the learning rate above (two time-scales: "
                  "a faster critic suits one critic step per generator step)",
+    "class_loss": "weight of the SN-GAN critic's auxiliary class head (conditional SN-GAN "
+                  "models only); 0 = projection only",
     "gp_lambda": "weight of the gradient penalty (WGAN-GP only)",
     "clip": "weight clipping bound (weight-clipping WGAN only)",
     "preview_every": "steps between sample grids", "checkpoint_every": "steps between checkpoints",
 }
-PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic")
+PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic",
+               "class_loss")
 # Measured from the bundled demo's log (resources/demo/log.jsonl): 1.9-2.5 steps/s at 32 px.
 PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so its 3000 steps "
                 "take about 25 min; colour blobs by step 1000, shapes later",

@@ -126,7 +126,7 @@ class RunForm(QWidget):
         model.addRow("Preset", self.preset)
         model.addRow("", self.preset_hint)
         for k in ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic",
-                  "gp_lambda", "clip"):
+                  "class_loss", "gp_lambda", "clip"):
             model.addRow(TEXT_FIELDS[k][1], self.fields[k])
         model.addRow("Augmentation", self.augment)
         run = QFormLayout()
@@ -290,6 +290,7 @@ class RunForm(QWidget):
         loss = self.loss.currentData()
         self.edits["gp_lambda"].setEnabled(loss == "wgan-gp")
         self.edits["clip"].setEnabled(loss == "wgan-clip")
+        self.edits["class_loss"].setEnabled(self.arch.currentData() == "sngan")
 
     def _on_preset_changed(self) -> None:
         name = self.preset.currentData()
