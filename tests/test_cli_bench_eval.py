@@ -138,7 +138,8 @@ def test_time_to_quality_reports_each_recipe(tmp_path, capsys):
     out = tmp_path / "ttq.json"
     assert main(["bench", "--time-to-quality", "sngan,cpu-fast", "--budget", "1",
                  "--eval-every", "1", "--n-eval", "32", "--size", "8", "--n-images", "64",
-                 "--device", "cpu", "--threads", "1", "--out", str(out)]) == 0
+                 "--classifier-steps", "5", "--device", "cpu", "--threads", "1",
+                 "--out", str(out)]) == 0
     r = json.loads(out.read_text())
     assert [x["recipe"] for x in r["recipes"]] == ["sngan", "cpu-fast"]
     for x in r["recipes"]:

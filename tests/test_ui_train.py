@@ -416,3 +416,21 @@ def test_loading_an_image_folder_shows_decoding_progress(qtbot, window, tiny_cfg
     assert tv.display.progress.bar.format() == "%v / %m steps"  # back to steps once training
     tv.stop_button.click()
     _wait_idle(qtbot, tv)
+
+
+def test_recipe_presets_set_model_loss_and_the_new_rows(window):
+    form = window.train_view.form
+    # the default here (a CPU) is the SN-GAN recipe, and the hint says why
+    assert form.config().train.preset == "sngan" and "default here" in form.preset_hint.text()
+    assert form.arch.currentData() == "sngan" and form.loss.currentData() == "hinge"
+    assert form.edits["class_loss"].isEnabled() and form.edits["lr_critic"].text() == "0.0002"
+    form.preset.setCurrentIndex(form.preset.findData("cpu-fast"))
+    cfg = form.config()
+    assert (cfg.model.arch, cfg.train.loss, cfg.train.class_loss) == ("dcgan", "wgan-gp", 0.0)
+    assert cfg.train.lr_critic is None and not form.edits["class_loss"].isEnabled()
+    form.loss.setCurrentIndex(form.loss.findData("hinge"))  # a choice the preset does not make
+    assert form.preset.currentData() == "custom"
+    form.augment.setCurrentIndex(form.augment.findData("off"))
+    assert form.config().train.augment == "off"
+    form.edits["lr_critic"].setText("abc")
+    assert "lr_critic" in form.errors()

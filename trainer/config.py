@@ -269,9 +269,8 @@ for _name in ("cpu-fast", "reference"):
 
 # Why each device gets its default, for the form and --help (docs/recipes.md has the figures).
 DEFAULT_PRESET_WHY = {
-    "cpu": "measured fastest to quality on a CPU: on Shapes 32 px it passed the course recipe's "
-           "3-hour class accuracy in minutes (docs/recipes.md)",
-    "cuda": "the course's GPU recipe; the SN-GAN recipe has not been measured on a GPU yet",
+    "cpu": "measured fastest to quality on a CPU (docs/recipes.md)",
+    "cuda": "not yet measured against SN-GAN on a GPU",
 }
 
 

@@ -80,6 +80,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("--dataset", choices=("shapes", "folder"), default="shapes")
     q.add_argument("--data-path", default="", help="image folder (with --dataset folder)")
     q.add_argument("--n-images", type=int, default=None, help="Shapes images (default 20000)")
+    q.add_argument("--classifier-steps", type=int, default=500,
+                   help="training steps of the eval classifier when one is trained (default 500)")
     q.add_argument("--classifier-from", type=Path, default=None, metavar="RUN",
                    help="a run folder whose eval classifier to use (and cache into); it must "
                    "be for the same data. Default: train one, not cached")
@@ -146,7 +148,8 @@ def _run_time_to_quality(args: argparse.Namespace, device: Any) -> int:
         print("error: time to quality measures class accuracy: the data needs classes",
               file=sys.stderr)
         return 2
-    clf, note = classifier_for_run(args.classifier_from, data_cfg, data, progress=say)
+    clf, note = classifier_for_run(args.classifier_from, data_cfg, data, args.classifier_steps,
+                                   progress=say)
     say(f"eval classifier: {note}")
     real = real_set(data, clf, args.n_eval)
     base = RunConfig(data=data_cfg)

@@ -65,8 +65,7 @@ PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_cr
 PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so its 3000 steps "
                 "take about 25 min; colour blobs by step 1000, shapes later",
                 "reference": "WGAN-GP paper recipe, for a GPU",
-                "sngan": "SN-GAN recipe: spectral norm, hinge loss, projection critic, one "
-                "critic step (docs/recipes.md)",
+                "sngan": "spectral norm, hinge, projection critic, one critic step",
                 "custom": "your own values"}
 _DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
 
