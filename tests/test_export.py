@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from explorer.core.export import (
-    ExportCancelled,
     ExportError,
     compose_grid,
     save_gif,
@@ -15,6 +14,7 @@ from explorer.core.export import (
     save_morph,
     save_png_strip,
 )
+from explorer.core.jobs import Cancelled
 
 
 def smooth_frames(n: int = 12, size: int = 16) -> np.ndarray:
@@ -85,9 +85,9 @@ def test_gif_progress_and_cancel_leave_nothing(tmp_path):
 
     def cancel(i, n):
         if i == 3:
-            raise ExportCancelled
+            raise Cancelled
 
-    with pytest.raises(ExportCancelled):
+    with pytest.raises(Cancelled):
         save_gif(smooth_frames(5), tmp_path / "b.gif", 10, progress=cancel)
     assert not (tmp_path / "b.gif").exists() and no_temp_files(tmp_path)
 

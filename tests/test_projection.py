@@ -71,7 +71,7 @@ def test_critic_features_and_fixed_class(model):
 
 
 def test_progress_and_cancel(model):
-    from explorer.core.directions import Cancelled
+    from explorer.core.jobs import Cancelled
 
     seen = []
     project(model, _made_image(model), restarts=2, steps=6, feature="none", candidates=4,

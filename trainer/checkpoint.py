@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from trainer.config import SIZES, ConfigError, RunConfig
+from trainer.errors import UserError
 from trainer.models import build_generator
 from trainer.plainfile import PlainFileError, load_plain, save_plain
 
@@ -38,7 +39,7 @@ VERSION = 1
 BEST_NAME = "best.json"  # in a run folder: {"step", "path" (relative to the run folder), ...}
 
 
-class CheckpointError(Exception):
+class CheckpointError(UserError):
     """A checkpoint cannot be used; the message is meant for the user."""
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from trainer.errors import UserError
+
 DATASETS = ("shapes", "folder", "mnist", "fashion-mnist", "cifar10", "celeba")
 SIZES = (8, 16, 32, 64, 128)
 # The largest seed anything accepts: torch's generators take 64-bit seeds, and a run or a grid
@@ -35,7 +37,7 @@ def augment_on(setting: str, n_images: int) -> bool:
     return setting == "ada" or (setting == "auto" and n_images < AUGMENT_AUTO_IMAGES)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value is out of range; the message names the field."""
 
 

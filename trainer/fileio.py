@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from trainer.errors import UserError
+
 # errno values that mean "no room left" (EDQUOT: a user's quota on a shared machine).
 _FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
-class DiskFullError(OSError):
+class DiskFullError(UserError, OSError):
     """A write failed for lack of space; ``str(err)`` is the message for the user."""
 
     def __init__(self, path: Path, errno_: int = errno.ENOSPC):

@@ -45,6 +45,7 @@ from trainer.config import ConfigError, RunConfig, TrainConfig
 from trainer.data import DataError, ImageData, StreamingData, load_dataset
 from trainer.data.decode import LoadProgress
 from trainer.distributed import DistInfo, any_rank, from_env, init, shutdown
+from trainer.errors import UserError
 from trainer.events import (
     CheckpointSaved,
     Event,
@@ -76,7 +77,7 @@ PREVIEW_COLS = 8
 _START_FILES = ("previews", "snapshots", "config.json", "log.jsonl")  # what a new run creates
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run cannot start; the message is for the user."""
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import torch
 
+from trainer.errors import UserError
 from trainer.fileio import atomic_write_with
 
 
-class PlainFileError(Exception):
+class PlainFileError(UserError):
     """A file cannot be used; the message is for the user. Callers re-raise their own kind."""
 
 

@@ -15,6 +15,8 @@ import socket
 import time
 from pathlib import Path
 
+from trainer.errors import UserError
+
 LOCK_NAME = "train.lock"
 
 try:
@@ -27,7 +29,7 @@ except ImportError:  # POSIX
     msvcrt = None  # type: ignore[assignment]
 
 
-class RunLocked(Exception):
+class RunLocked(UserError):
     """Another process is training the run folder; the message says who."""
 
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from explorer.core.render import Renderer
 from trainer.checkpoint import CheckpointError
+from trainer.errors import UserError
 from trainer.fileio import atomic_write_text
 
 DEVICES = ("cpu", "auto", "cuda", "mps")
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """Bad input from the user: printed as one line, exit code 2."""
 
 

@@ -14,7 +14,6 @@ import torch
 
 from explorer.core.direction_jobs import METHODS, ComputeOptions, compute_directions
 from explorer.core.directions import (
-    Cancelled,
     Direction,
     DirectionsError,
     directions_path,
@@ -22,6 +21,7 @@ from explorer.core.directions import (
     load_directions,
     save_directions,
 )
+from explorer.core.jobs import Cancelled
 from trainer.checkpoint import CheckpointError, load_generator
 from trainer.config import ConfigError
 from trainer.data import DataError

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from explorer.cli.common import UsageError, check_range, fail
-from explorer.core.directions import Cancelled
 from explorer.core.export import ExportError, check_output_path, save_grid_png
+from explorer.core.jobs import Cancelled
 from explorer.core.projection import FEATURES, ProjectionError, project_file, save_latent
 from explorer.core.sampling import resolve_class
 from trainer.checkpoint import CheckpointError, load_generator

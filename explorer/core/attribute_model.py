@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.core.demo import find_file, save_path
-from explorer.core.directions import Cancelled, DirectionsError
+from explorer.core.directions import DirectionsError
+from explorer.core.jobs import Cancelled
 from trainer.config import DataConfig
 from trainer.data import DataError, ImageData, in_memory, load_dataset
 from trainer.plainfile import PlainFileError, load_plain, save_plain
@@ -97,13 +98,13 @@ class AttributeModel:
         return self.n_attributes + len(self.class_names)
 
 
-Progress = Callable[[float], None]
+Fraction = Callable[[float], None]  # 0..1 of the training
 CancelFn = Callable[[], bool]
 
 
 def train_attribute_model(data: ImageData, steps: int = 1000, batch_size: int = 64,
                           device: str | torch.device = "cpu", seed: int = 0,
-                          progress: Progress | None = None, cancel: CancelFn | None = None,
+                          progress: Fraction | None = None, cancel: CancelFn | None = None,
                           data_key: str = "") -> AttributeModel:
     """Fit the CNN on real images -> (standardised attributes, classes). Adam, a few epochs."""
     device = torch.device(device)
@@ -195,7 +196,7 @@ def load_attribute_model(path: Path) -> AttributeModel:
 
 
 def attribute_model_for_run(run_dir: Path, data_cfg: DataConfig, steps: int = 1000,
-                            device: str | torch.device = "cpu", progress: Progress | None = None,
+                            device: str | torch.device = "cpu", progress: Fraction | None = None,
                             cancel: CancelFn | None = None, train: bool = True
                             ) -> AttributeModel | None:
     """The run's cached attribute model, trained (and cached) on its real data if missing or

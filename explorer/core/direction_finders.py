@@ -15,13 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.core.attribute_model import AttributeModel
-from explorer.core.directions import Cancelled, Direction, DirectionsError
+from explorer.core.directions import Direction, DirectionsError
+from explorer.core.jobs import Cancelled
 
-Progress = Callable[[float], None]
+Fraction = Callable[[float], None]  # 0..1 of this step
 CancelFn = Callable[[], bool]
 
 
-def _tick(progress: Progress | None, cancel: CancelFn | None, fraction: float) -> None:
+def _tick(progress: Fraction | None, cancel: CancelFn | None, fraction: float) -> None:
     if cancel is not None and cancel():
         raise Cancelled
     if progress is not None:
@@ -45,7 +46,7 @@ def sample_latents(G: nn.Module, n: int, seed: int) -> tuple[torch.Tensor, torch
 
 @torch.no_grad()
 def generate(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None, batch: int = 256,
-             progress: Progress | None = None, cancel: CancelFn | None = None) -> torch.Tensor:
+             progress: Fraction | None = None, cancel: CancelFn | None = None) -> torch.Tensor:
     """G(z, y) -> (N, C, H, W) float in [-1, 1] on the CPU, in batches."""
     dev = next(G.parameters()).device
     out = []
@@ -97,7 +98,7 @@ def sefa_directions(G: nn.Module, k: int = 8) -> list[Direction]:
 
 @torch.no_grad()
 def ganspace_directions(G: nn.Module, k: int = 8, n: int = 2000, seed: int = 0,
-                        progress: Progress | None = None, cancel: CancelFn | None = None
+                        progress: Fraction | None = None, cancel: CancelFn | None = None
                         ) -> list[Direction]:
     """GANSpace (Härkönen et al. 2020): PCA of the first block's output over n random z, each
     principal coordinate regressed back to z (z ≈ U·x, least squares; U's columns normalised)."""
@@ -161,7 +162,7 @@ def ridge_fit(z: torch.Tensor, y: torch.Tensor | None, t: torch.Tensor,
 
 def supervised_directions(G: nn.Module, attribute_model: AttributeModel,
                           names: list[str] | None = None, n: int = 3000, seed: int = 0,
-                          progress: Progress | None = None, cancel: CancelFn | None = None,
+                          progress: Fraction | None = None, cancel: CancelFn | None = None,
                           min_score: float = 0.5) -> list[Direction]:
     """One direction per attribute: sample n z (random classes), label G(z) with the attribute
     model, fit a linear model in z per attribute; its unit normal (pointing to more of the

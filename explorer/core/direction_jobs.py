@@ -15,13 +15,13 @@ from explorer.core.direction_finders import (
     supervised_directions,
 )
 from explorer.core.directions import (
-    Cancelled,
     Direction,
     DirectionsError,
     orthogonalize,
     project_out,
     run_dir_of,
 )
+from explorer.core.jobs import Progress
 from explorer.core.latent import check_seed
 from trainer.checkpoint import LoadedModel
 
@@ -29,7 +29,6 @@ METHODS = ("sefa", "ganspace", "supervised")
 # Samples drawn for the GANSpace and supervised fits: a handful is enough to run, a million is
 # already minutes of sampling.
 MIN_SAMPLES, MAX_SAMPLES = 16, 1_000_000
-Progress = Callable[[float, str], None]  # (fraction, what is happening)
 CancelFn = Callable[[], bool]
 
 
@@ -153,4 +152,4 @@ def apply_projection(directions: list[Direction], supervised: list[Direction],
     return out
 
 
-__all__ = ["METHODS", "Cancelled", "ComputeOptions", "compute_directions", "run_folder"]
+__all__ = ["ComputeOptions", "compute_directions", "run_folder"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from explorer.core.demo import find_file, save_path
+from trainer.errors import UserError
 from trainer.plainfile import PlainFileError, load_plain, save_plain
 
 SOURCES = ("sefa", "ganspace", "supervised", "conditional", "example")
@@ -23,12 +24,8 @@ VERSION = 1
 _EPS = 1e-8
 
 
-class DirectionsError(Exception):
+class DirectionsError(UserError):
     """Directions cannot be computed, loaded or saved; the message is meant for the user."""
-
-
-class Cancelled(Exception):  # noqa: N818 - reads better at the raise site than "CancelledError"
-    """A finder was cancelled through its ``cancel`` callable."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ FORMAT, VERSION = "latent-lab-eval-classifier", 1
 CACHE_NAME = "eval_classifier.pt"
 INPUT = 32  # images are resized to 32x32 first: one architecture serves every image size
 FEATURES = 128
-Progress = Callable[[str], None]
+StepText = Callable[[str], None]  # one line per step
 
 
 class FeatureNet(nn.Module):
@@ -102,7 +102,7 @@ def _kind(data: Any) -> tuple[str, int]:
 
 def train_classifier(data: Any, key: str, steps: int = 500, batch: int = 128,
                      device: str | torch.device = "cpu", seed: int = 0,
-                     progress: Progress | None = None) -> EvalClassifier:
+                     progress: StepText | None = None) -> EvalClassifier:
     """Train on the data's classes (else attributes), scored on a held-out split (ImageData)."""
     torch.manual_seed(seed)  # also fixes the random-feature net
     kind, n_out = _kind(data)
@@ -182,7 +182,7 @@ def load_classifier(path: Path) -> EvalClassifier | None:
 
 def classifier_for_run(run_dir: Path | None, data_cfg: DataConfig, data: Any, steps: int = 500,
                        device: str | torch.device = "cpu", retrain: bool = False,
-                       progress: Progress | None = None) -> tuple[EvalClassifier, str]:
+                       progress: StepText | None = None) -> tuple[EvalClassifier, str]:
     """The run's cached classifier, else a new one (cached if possible). Returns (clf, note)."""
     key = data_key(data_cfg)
     path = find_file(Path(run_dir), CACHE_NAME) if run_dir is not None else None

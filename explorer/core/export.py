@@ -15,22 +15,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from trainer.errors import UserError
 from trainer.fileio import DiskFullError, atomic_open
 from trainer.images import make_grid
 
-Progress = Callable[[int, int], None]  # (done, total); may raise ExportCancelled
+# A step counter (done, total); it may raise Cancelled to stop an export, writing nothing.
+Steps = Callable[[int, int], None]
 PAD_VALUE = 24  # dark grey between tiles, like the training preview grids
 MAX_SCALE = 32
 # Frames sampled to build a GIF's shared palette (more adds time, not colours).
 PALETTE_FRAMES = 48
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """An export cannot be done; the message is meant for the user."""
-
-
-class ExportCancelled(Exception):  # not an ExportError: a cancel is not a failure
-    """Raised by a progress callback to stop an export; nothing is written."""
 
 
 def file_stem(name: str, fallback: str = "export") -> str:
@@ -128,7 +126,7 @@ def shared_palette(frames: np.ndarray) -> Image.Image:
 
 
 def gif_frames(frames: np.ndarray, scale: int = 1,
-               progress: Progress | None = None) -> list[Image.Image]:
+               progress: Steps | None = None) -> list[Image.Image]:
     """(F, H, W, 3) uint8 -> F palette images sharing one palette, no dithering, upscaled."""
     frames = _check_images(frames, "frames")
     _check_scale(scale, 0)
@@ -148,7 +146,7 @@ def gif_frames(frames: np.ndarray, scale: int = 1,
 
 
 def save_gif(frames: np.ndarray, path: Path | str, fps: float, loop: int = 0, scale: int = 1,
-             progress: Progress | None = None) -> Path:
+             progress: Steps | None = None) -> Path:
     """Save (F, H, W, 3) uint8 frames as an animated GIF at ``fps`` (loop=0: forever).
 
     GIF delays are in 1/100 s, so fps is honoured to that precision; above 50 fps browsers slow
@@ -167,7 +165,7 @@ def save_gif(frames: np.ndarray, path: Path | str, fps: float, loop: int = 0, sc
 
 
 def save_morph(frames: np.ndarray, path: Path | str, fps: float, scale: int = 1, pad: int = 2,
-               progress: Progress | None = None) -> Path:
+               progress: Steps | None = None) -> Path:
     """A morph as GIF (by ``.gif``) or as a PNG strip (by ``.png``)."""
     path = check_output_path(path, (".gif", ".png"))
     if path.suffix.lower() == ".gif":

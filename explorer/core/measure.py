@@ -36,7 +36,8 @@ import torch
 from torch import nn
 
 from explorer.core.direction_finders import generate, sample_latents
-from explorer.core.directions import Cancelled, Direction
+from explorer.core.directions import Direction
+from explorer.core.jobs import Cancelled
 from trainer.data.shapes import CLASS_NAMES, make_shapes, render
 from trainer.images import to_uint8
 

@@ -31,9 +31,11 @@ import torch
 import torch.nn.functional as F
 
 from explorer.core.demo import find_file, save_path
-from explorer.core.directions import Cancelled, run_dir_of
+from explorer.core.directions import run_dir_of
 from explorer.core.eval_classifier import CACHE_NAME, load_classifier
+from explorer.core.jobs import Cancelled, Progress
 from trainer.checkpoint import CheckpointError, LoadedModel, config_of, load_raw
+from trainer.errors import UserError
 from trainer.images import to_uint8
 from trainer.models import build_critic
 from trainer.plainfile import PlainFileError, load_plain, save_plain
@@ -45,11 +47,10 @@ SAVED_NAME = "projections.pt"  # beside the checkpoint: the run's projected imag
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff")
 MAX_SAVED = 64  # the run's side file keeps the newest projections
 
-Progress = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
 
-class ProjectionError(Exception):
+class ProjectionError(UserError):
     """An image cannot be projected; the message is for the user."""
 
 

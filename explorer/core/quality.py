@@ -43,11 +43,12 @@ from trainer.checkpoint import (
     resolve_checkpoint,
 )
 from trainer.data import DataError, ImageData, StreamingData, in_memory, load_dataset
+from trainer.errors import UserError
 
-Progress = Callable[[str], None]
+StepText = Callable[[str], None]  # one line per step; the job runner adapts it
 
 
-class QualityError(Exception):
+class QualityError(UserError):
     """Quality cannot be measured; the message is for the user."""
 
 
@@ -226,7 +227,7 @@ PATIENCE = 3  # evaluations without gain before advising to stop training
 def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = "cpu",
                         classifier_steps: int = 500, retrain: bool = False,
                         over_steps: bool = False, seed: int = 0,
-                        progress: Progress = lambda s: None) -> dict[str, Any]:
+                        progress: StepText = lambda s: None) -> dict[str, Any]:
     """All quality figures of a checkpoint (and optionally of every snapshot of its run)."""
     result, ctx = _setup(path, n, device, classifier_steps, retrain, seed, progress)
     ckpt, run_dir, d, cfg, clf, real, cond = ctx
@@ -248,7 +249,7 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
 
 
 def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int, retrain: bool,
-           seed: int, progress: Progress) -> tuple[dict[str, Any], tuple]:
+           seed: int, progress: StepText) -> tuple[dict[str, Any], tuple]:
     """The result's header (n, classifier, floors, warnings) and what measuring needs:
     (checkpoint, run folder, its dict, config, classifier, real set, conditional)."""
     ckpt, run_dir = resolve_run(path)
@@ -287,7 +288,7 @@ def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int
 def watch_run(path: Path, n: int = 2000, device: str | torch.device = "cpu",
               classifier_steps: int = 500, patience: int = 3, seed: int = 0,
               poll_s: float = 30.0, idle_exit_s: float | None = None,
-              progress: Progress = lambda s: None,
+              progress: StepText = lambda s: None,
               on_row: Callable[[dict[str, Any], dict[str, Any]], None] = lambda row, r: None,
               should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
     """Evaluate each snapshot of a run as training writes it, in this process (off the
@@ -379,14 +380,14 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
 
 
 def _over_steps(run_dir: Path, clf: EvalClassifier, real: RealSet, z_dim: int, cond: bool,
-                device: str | torch.device, seed: int, progress: Progress) -> list[dict[str, Any]]:
+                device: str | torch.device, seed: int, progress: StepText) -> list[dict[str, Any]]:
     """G_ema figures of every snapshot in run_dir/snapshots, in step order."""
     return [_snapshot_row(snap, clf, real, z_dim, cond, device, seed, progress)
             for snap in sorted((run_dir / "snapshots").glob("step_*.pt"))]
 
 
 def _snapshot_row(snap: Path, clf: EvalClassifier, real: RealSet, z_dim: int, cond: bool,
-                  device: str | torch.device, seed: int, progress: Progress) -> dict[str, Any]:
+                  device: str | torch.device, seed: int, progress: StepText) -> dict[str, Any]:
     """One snapshot's G_ema figures, or {"snapshot", "error"} if it cannot be read."""
     try:
         model = load_generator(snap, device)

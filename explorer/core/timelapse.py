@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from trainer.errors import UserError
+
 _STEP = re.compile(r"step_(\d+)\.png$")
 
 
-class TimelapseError(Exception):
+class TimelapseError(UserError):
     """The time-lapse cannot be written; the message is for the user."""
 
 

@@ -18,17 +18,18 @@ import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from explorer.core.export import ExportCancelled, ExportError, Progress
+from explorer.core.export import ExportError, Steps
+from explorer.core.jobs import Cancelled
 from explorer.core.sampling import chunk_slices
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import ModelSession
 
 # save(images (N, H, W, 3) uint8, progress) -> the path written
-SaveFn = Callable[[np.ndarray, Progress], Path]
+SaveFn = Callable[[np.ndarray, Steps], Path]
 
 
 class _SaveWorker(QObject):
-    """Runs ``save`` in its QThread; the progress callback raises ExportCancelled on cancel."""
+    """Runs ``save`` in its QThread; the progress callback raises Cancelled on cancel."""
 
     progressed = Signal(int, int)
     saved = Signal(str)
@@ -42,14 +43,14 @@ class _SaveWorker(QObject):
 
     def _progress(self, done: int, total: int) -> None:
         if self.cancel_event.is_set():
-            raise ExportCancelled
+            raise Cancelled
         self.progressed.emit(done, total)
 
     @Slot()
     def run(self) -> None:
         try:
             path = self._save(self._images, self._progress)
-        except ExportCancelled:
+        except Cancelled:
             self.cancelled.emit()
         except ExportError as e:
             self.failed.emit(str(e))

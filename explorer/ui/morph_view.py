@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.export import (
     ExportError,
-    Progress,
+    Steps,
     check_output_path,
     save_gif,
     save_png_strip,
@@ -270,11 +270,11 @@ class MorphView(QWidget):
             return
         fps, scale, pad = self.fps.value(), self.scale.value(), self.pad.value()
         if kind == "gif":
-            def save(images: np.ndarray, progress: Progress) -> Path:
+            def save(images: np.ndarray, progress: Steps) -> Path:
                 return save_gif(images, path, fps, scale=scale, progress=progress)
             steps = len(z)
         else:
-            def save(images: np.ndarray, progress: Progress) -> Path:
+            def save(images: np.ndarray, progress: Steps) -> Path:
                 return save_png_strip(images, path, pad, scale)
             steps = 1
         self.job = ExportJob(self.session, "export-morph", z, y, save, steps, parent=self)

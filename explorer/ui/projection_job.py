@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from explorer.core.directions import Cancelled
+from explorer.core.jobs import Cancelled
 from explorer.core.projection import (
     Projection,
     ProjectionError,

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from trainer.errors import UserError
 
-class DataError(Exception):
+
+class DataError(UserError):
     """A dataset cannot be loaded; the message says what to do, for the CLI and the GUI."""
 
 

@@ -1,0 +1,126 @@
+"""The job protocol: how a long computation talks to whoever runs it. Qt-free.
+
+A job is a plain function that takes two extra arguments and knows nothing of threads:
+
+- ``progress(fraction, text)`` (a ``Progress``): how far it is, 0..1, or None when it cannot
+  tell, and what it is doing ("snapshot 3000", "SeFa"). It may be called as often as the job
+  likes; the runner throttles what reaches the screen.
+- ``cancel`` (a ``CancelToken``): ``cancel.check()`` between units of work raises ``Cancelled``
+  once someone asked to stop; ``cancel()`` / ``cancel.cancelled`` read the flag without raising
+  (finders that take a ``cancel() -> bool`` callable accept the token as it is).
+
+It ends in one of three ways: it returns its result, it raises ``Cancelled`` (nothing half-done
+is kept: files are written to a temp name and renamed only when complete), or it raises. A
+``UserError`` carries a message for the user, shown whole; anything else is a bug, reported as
+``internal error: ...`` with its traceback on stderr. ``user_message`` is that rule, shared by
+the GUI's job runner (explorer/ui/jobs.py) and the headless commands.
+
+Older step reporters keep their own shapes where a caller relies on them (export's
+``(done, total)``, quality's text lines); ``counted`` and ``text_steps`` adapt them to
+``Progress`` and check the token at every step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from trainer.errors import UserError
+
+# (fraction in 0..1 or None when unknown, what is happening)
+Progress = Callable[[float | None, str], None]
+
+EMIT_INTERVAL_S = 0.05  # the most often progress reaches the screen: ~20 times a second
+
+
+class Cancelled(Exception):  # noqa: N818 - reads better at the raise site than "CancelledError"
+    """The job stopped because its ``CancelToken`` was cancelled; not a failure."""
+
+
+class CancelToken:
+    """One flag, set from any thread, read by the job at its next check."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` if cancelled; call it between units of work."""
+        if self._event.is_set():
+            raise Cancelled
+
+    def __call__(self) -> bool:
+        """The ``cancel() -> bool`` callable the finders take."""
+        return self._event.is_set()
+
+
+def no_progress(fraction: float | None, text: str) -> None:
+    """A ``Progress`` that shows nothing."""
+
+
+class Throttle:
+    """Passes at most one report per ``interval`` seconds to ``emit``; the first one and a
+    finished one (fraction >= 1) always pass, so the bar never stops short of full."""
+
+    def __init__(self, emit: Progress, interval: float = EMIT_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.emit, self.interval, self.clock = emit, interval, clock
+        self._last: float | None = None
+
+    def __call__(self, fraction: float | None, text: str) -> None:
+        now = self.clock()
+        done = fraction is not None and fraction >= 1.0
+        if self._last is None or now - self._last >= self.interval or done:
+            self._last = now
+            self.emit(fraction, text)
+
+
+def counted(progress: Progress, cancel: CancelToken, text: str, start: float = 0.0,
+            span: float = 1.0) -> Callable[[int, int], None]:
+    """A ``(done, total)`` step callback that checks ``cancel`` and reports ``text`` at
+    ``start + span * done / total``."""
+
+    def step(done: int, total: int) -> None:
+        cancel.check()
+        progress(start + span * done / max(1, total), text)
+
+    return step
+
+
+def text_steps(progress: Progress, cancel: CancelToken) -> Callable[[str], None]:
+    """A text-only step callback (quality, the eval classifier) that checks ``cancel`` and
+    reports each line with an unknown fraction."""
+
+    def step(text: str) -> None:
+        cancel.check()
+        progress(None, text)
+
+    return step
+
+
+def is_internal(exc: BaseException) -> bool:
+    """True for an exception that is a bug rather than a message for the user."""
+    return not isinstance(exc, (UserError, Cancelled))
+
+
+def user_message(exc: BaseException, limit: int = 300) -> str:
+    """One line for the user: a ``UserError``'s own text, whole; for anything else
+    ``internal error: <type>: <text>`` cut to ``limit`` characters (the traceback goes to the
+    log, not to the user)."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    text = " ".join(str(exc).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"internal error: {type(exc).__name__}" + (f": {text}" if text else "")
+
+
+__all__ = ["EMIT_INTERVAL_S", "CancelToken", "Cancelled", "Progress", "Throttle", "UserError",
+           "counted", "is_internal", "no_progress", "text_steps", "user_message"]
