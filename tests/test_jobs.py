@@ -9,8 +9,8 @@ from explorer.cli.common import UsageError
 from explorer.core.directions import DirectionsError
 from explorer.core.export import ExportError
 from explorer.core.jobs import (
-    CancelToken,
     Cancelled,
+    CancelToken,
     Throttle,
     counted,
     is_internal,

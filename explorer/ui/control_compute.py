@@ -3,6 +3,9 @@ example), compute in a background thread with progress and Cancel, hand back the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -15,11 +18,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.direction_jobs import ComputeOptions
+from explorer.core.direction_jobs import ComputeOptions, compute_directions
 from explorer.core.directions import Direction
+from explorer.core.jobs import CancelToken, Progress
 from explorer.ui.control_examples import ExamplePicker
-from explorer.ui.control_worker import DirectionsTask
+from explorer.ui.jobs import Job
 from explorer.ui.session import ModelSession
+from trainer.checkpoint import load_generator
+
+
+def directions_job(checkpoint: Path, opts: ComputeOptions, device: str
+                   ) -> Callable[[Progress, CancelToken], tuple[list[Direction], list[str]]]:
+    """The Compute button's job: its own generator loaded from the checkpoint (never the render
+    thread's live module), then the directions and the remarks for the user."""
+
+    def run(progress: Progress, cancel: CancelToken) -> tuple[list[Direction], list[str]]:
+        model = load_generator(checkpoint, device)
+        notes: list[str] = []
+        return compute_directions(model, opts, progress, cancel, notes), notes
+
+    return run
+
 
 SOURCES = [("SeFa", "sefa"), ("GANSpace", "ganspace"), ("Supervised", "supervised"),
            ("By example", "example")]
@@ -33,7 +52,8 @@ class SourceBar(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session, self.examples = session, examples
-        self.task: DirectionsTask | None = None
+        self.task: Job | None = None
+        self._checkpoint: Path | None = None  # what the running task computes for
         self.notes: list[str] = []  # remarks from the last computation
         self.source = QComboBox()
         for text, key in SOURCES:
@@ -77,14 +97,13 @@ class SourceBar(QWidget):
         opts = ComputeOptions(methods=(key,), k=self.k_spin.value(),
                               project_out=["all"] if conditional else [],
                               device=self.session.device)
-        self.task = DirectionsTask(info.path, opts, self.session.device, self)
-        w = self.task.worker
-        w.progressed.connect(self._on_progressed)
-        w.noted.connect(self._on_noted)
-        w.completed.connect(self._on_completed)
-        w.failed.connect(self.status)
-        w.cancelled.connect(self._on_cancelled)
-        self.task.done.connect(self._on_task_done)
+        self._checkpoint = info.path
+        self.task = Job("directions", directions_job(info.path, opts, self.session.device), self)
+        self.task.progressed.connect(self._on_progressed)
+        self.task.completed.connect(self._on_completed)
+        self.task.failed.connect(self.status)
+        self.task.cancelled.connect(self._on_cancelled)
+        self.task.finished.connect(self._on_task_done)
         self._set_busy(True)
         self.notes = []
         self.status.emit(f"computing {self.source.currentText()} directions…")
@@ -110,16 +129,15 @@ class SourceBar(QWidget):
     def _on_model_changed(self, _info: object) -> None:
         self._sync_compute_button()
 
-    def _on_progressed(self, fraction: float, what: str) -> None:
-        self.progress.setValue(round(1000 * fraction))
+    def _on_progressed(self, fraction: float | None, what: str) -> None:
+        if fraction is not None:
+            self.progress.setValue(round(1000 * fraction))
         self.progress.setFormat(f"{what} %p%")
 
-    def _on_noted(self, note: str) -> None:
-        self.notes.append(note)
-
-    def _on_completed(self, dirs: list[Direction]) -> None:
+    def _on_completed(self, result: tuple[list[Direction], list[str]]) -> None:
+        dirs, self.notes = result
         info = self.session.info
-        if self.task is None or info is None or info.path != self.task.worker.checkpoint:
+        if info is None or info.path != self._checkpoint:
             return  # computed for a model that is no longer open
         self.computed.emit(dirs)
 

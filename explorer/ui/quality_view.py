@@ -1,18 +1,18 @@
 """The Quality tab: FD, precision and recall, class accuracy, coverage and near-copies of the
 open checkpoint, and over a run's snapshots with the best one marked (and openable).
 
-A thin Qt front over the Qt-free ``evaluate_checkpoint``, run in its own QThread. Progress text
-comes from its progress callback; Cancel takes effect at the next progress point.
+A thin Qt front over the Qt-free ``evaluate_checkpoint``, run as a ``Job``. Progress text
+comes from its step callback; Cancel takes effect at the next step.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.quality import QualityError, evaluate_checkpoint, summary_lines
+from explorer.core.jobs import CancelToken, Progress, text_steps
+from explorer.core.quality import evaluate_checkpoint, summary_lines
+from explorer.ui.jobs import Job
 from explorer.ui.loss_plot import legend_title
 from explorer.ui.session import ModelSession
 from explorer.ui.widgets import PLOT_BACKGROUND
 from trainer.checkpoint import CheckpointError
-from trainer.data import DataError
 
 FD_COLOUR, ACC_COLOUR = "#4e9af1", "#59a14f"  # the Train tab's curve colours
 PRECISION_COLOUR, RECALL_COLOUR = "#f28e2b", "#b07aa1"
@@ -39,46 +40,15 @@ COLUMNS = ("model", "FD", "precision", "recall", "accuracy", "coverage", "near-c
            "per-class accuracy / share")
 
 
-class _Cancelled(Exception):
-    pass
+def quality_job(path: Path, n: int, device: str, classifier_steps: int, over_steps: bool
+                ) -> Callable[[Progress, CancelToken], dict[str, Any]]:
+    """The Measure button's job: ``evaluate_checkpoint``, its step lines as progress."""
 
+    def run(progress: Progress, cancel: CancelToken) -> dict[str, Any]:
+        return evaluate_checkpoint(path, n, device, classifier_steps, over_steps=over_steps,
+                                   progress=text_steps(progress, cancel))
 
-class QualityWorker(QObject):
-    progressed = Signal(str)
-    completed = Signal(object)  # the evaluate_checkpoint dict
-    failed = Signal(str)
-    cancelled = Signal()
-    finished = Signal()
-
-    def __init__(self, path: Path, n: int, device: str, classifier_steps: int,
-                 over_steps: bool) -> None:
-        super().__init__()
-        self.path, self.n, self.device = Path(path), n, device
-        self.classifier_steps, self.over_steps = classifier_steps, over_steps
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def _progress(self, what: str) -> None:
-        if self._cancel.is_set():
-            raise _Cancelled
-        self.progressed.emit(what)
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            result = evaluate_checkpoint(self.path, self.n, self.device, self.classifier_steps,
-                                         over_steps=self.over_steps, progress=self._progress)
-            self.completed.emit(result)
-        except _Cancelled:
-            self.cancelled.emit()
-        except (QualityError, CheckpointError, DataError) as e:
-            self.failed.emit(str(e))
-        except (OSError, RuntimeError, ValueError, KeyError) as e:
-            self.failed.emit(f"measuring quality failed: {e}")
-        finally:
-            self.finished.emit()
+    return run
 
 
 def _pct(v: float | None) -> str:
@@ -102,8 +72,7 @@ class QualityView(QWidget):
         self.classifier_steps = 500  # eval-classifier training steps when not cached
         self.result: dict[str, Any] | None = None
         self.best_marker: pg.ScatterPlotItem | None = None  # the best snapshot on the FD curve
-        self._thread: QThread | None = None
-        self._worker: QualityWorker | None = None
+        self.job: Job | None = None
 
         self.samples = QSpinBox()
         self.samples.setRange(2, 100000)
@@ -170,14 +139,11 @@ class QualityView(QWidget):
         lay.addLayout(plots, 1)
 
         session.model_changed.connect(self._on_model_changed)
-        app = QCoreApplication.instance()
-        if app is not None:  # never let Qt destroy a running QThread
-            app.aboutToQuit.connect(self._shutdown)
         self._on_model_changed(session.info)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self.job is not None
 
     def _path(self) -> Path | None:
         info = self.session.info
@@ -206,25 +172,19 @@ class QualityView(QWidget):
         if path is None or self.running:
             return
         self._clear_results()
-        self._thread = QThread()
-        self._thread.setObjectName("quality")
-        self._worker = QualityWorker(path, self.samples.value(), str(self.session.device),
-                                     self.classifier_steps, self.over_steps.isChecked())
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        # Bound methods of this GUI-thread widget, so Qt queues them into the GUI thread (a lambda
-        # would run in the worker's thread and touch widgets from there).
-        self._worker.progressed.connect(self._on_progressed)
-        self._worker.completed.connect(self._on_completed)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.cancelled.connect(self._on_cancelled)
-        self._worker.finished.connect(self._thread.quit)
-        self._thread.finished.connect(self._on_thread_finished)
+        self.job = Job("quality", quality_job(path, self.samples.value(), str(self.session.device),
+                                              self.classifier_steps, self.over_steps.isChecked()),
+                       self)
+        self.job.progressed.connect(self._on_progressed)
+        self.job.completed.connect(self._on_completed)
+        self.job.failed.connect(self._on_failed)
+        self.job.cancelled.connect(self._on_cancelled)
+        self.job.finished.connect(self._on_job_finished)
         self.measure.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.busy.setVisible(True)
         self._set_status("... starting")
-        self._thread.start()
+        self.job.start()
 
     def _clear_results(self) -> None:
         self.result = None
@@ -239,18 +199,14 @@ class QualityView(QWidget):
             p.setVisible(False)
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        if self.job is not None:
+            self.job.cancel()
             self._set_status("... cancelling (at the next step)")
 
     def wait(self, ms: int = 60000) -> bool:
-        return self._thread is None or self._thread.wait(ms)
+        return self.job is None or self.job.wait(ms)
 
-    def _shutdown(self) -> None:
-        self.cancel()
-        self.wait()
-
-    def _on_progressed(self, step: str) -> None:
+    def _on_progressed(self, _fraction: float | None, step: str) -> None:
         self._set_status(f"... {step}")
 
     def _on_failed(self, message: str) -> None:
@@ -259,8 +215,10 @@ class QualityView(QWidget):
     def _on_cancelled(self) -> None:
         self._set_status("cancelled")
 
-    def _on_thread_finished(self) -> None:
-        self._thread, self._worker = None, None
+    def _on_job_finished(self) -> None:
+        if self.job is not None:
+            self.job.deleteLater()
+        self.job = None
         self.busy.setVisible(False)
         self.cancel_button.setEnabled(False)
         self.measure.setEnabled(self._path() is not None)
