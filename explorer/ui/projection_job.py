@@ -1,23 +1,21 @@
 """Projecting an image off the GUI thread, and the controller that turns the result into the
 session's focused latent.
 
-The worker loads its own generator from the open checkpoint (never the render thread's live
-module), reads the image, and runs the Qt-free ``project``; it ends with ``finished`` after
-exactly one of ``completed(Projection)``, ``failed(str)`` or ``cancelled()``. The controller
+The job loads its own generator from the open checkpoint (never the render thread's live
+module), reads the image, and runs the Qt-free ``project``, as a ``Job``. The controller
 (``ImageProjector``) shows a progress dialog with Cancel, makes the result the focus (so the
 Control sliders edit it and Morph can take it as A or B) and saves it with the run.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from explorer.core.jobs import Cancelled
+from explorer.core.jobs import CancelToken, Progress
 from explorer.core.projection import (
     Projection,
     ProjectionError,
@@ -27,51 +25,23 @@ from explorer.core.projection import (
     project_file,
     save_saved,
 )
+from explorer.ui.jobs import Job
 from explorer.ui.session import Focus, ModelSession
-from trainer.checkpoint import CheckpointError, load_generator
+from trainer.checkpoint import load_generator
 
-EMIT_INTERVAL_S = 0.05
 STEPS, RESTARTS = 100, 4  # the window's settings: ~3 s on a CPU at 32 px
 
 
-class ProjectionWorker(QObject):
-    progressed = Signal(float, str)
-    completed = Signal(object)  # Projection
-    failed = Signal(str)
-    cancelled = Signal()
-    finished = Signal()
+def projection_job(checkpoint: Path, image: Path, steps: int, restarts: int
+                   ) -> Callable[[Progress, CancelToken], Projection]:
+    """The job that projects ``image`` into the latent space of ``checkpoint``'s generator."""
 
-    def __init__(self, checkpoint: Path, image: Path, steps: int, restarts: int) -> None:
-        super().__init__()
-        self.checkpoint, self.image = Path(checkpoint), Path(image)
-        self.steps, self.restarts = steps, restarts
-        self._cancel = threading.Event()
-        self._last_emit = 0.0
+    def run(progress: Progress, cancel: CancelToken) -> Projection:
+        model = load_generator(checkpoint)
+        return project_file(model, image, steps=steps, restarts=restarts,
+                            progress=progress, cancel=cancel)
 
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def _progress(self, fraction: float, what: str) -> None:
-        now = time.monotonic()
-        if now - self._last_emit >= EMIT_INTERVAL_S or fraction >= 1.0:
-            self._last_emit = now
-            self.progressed.emit(fraction, what)
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            model = load_generator(self.checkpoint)
-            p = project_file(model, self.image, steps=self.steps, restarts=self.restarts,
-                             progress=self._progress, cancel=self._cancel.is_set)
-            self.completed.emit(p)
-        except Cancelled:
-            self.cancelled.emit()
-        except (ProjectionError, CheckpointError) as e:
-            self.failed.emit(str(e))
-        except (OSError, RuntimeError, ValueError, MemoryError) as e:
-            self.failed.emit(f"projecting the image failed: {str(e)[:200]}")
-        finally:
-            self.finished.emit()
+    return run
 
 
 class ImageProjector(QObject):
@@ -93,23 +63,14 @@ class ImageProjector(QObject):
         self.saved: list[SavedProjection] = []
         self.current: Projection | SavedProjection | None = None
         self.focus: Focus | None = None  # the focus the current projection made
-        self.thread: QThread | None = None
-        self.worker: ProjectionWorker | None = None
+        self.job: Job | None = None
         self.dialog: QProgressDialog | None = None
         session.model_changed.connect(self._on_model_changed)
         self._on_model_changed(session.info)
-        # Join the projection thread before Qt tears down (it stops at its next step).
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self._stop)
-
-    def _stop(self) -> None:
-        self.cancel()
-        self.wait()
 
     # --- public ------------------------------------------------------------------------------
     def busy(self) -> bool:
-        return self.thread is not None
+        return self.job is not None
 
     def project(self, image: Path | str) -> bool:
         """Start projecting ``image``; False (with a message box) if it cannot start."""
@@ -130,16 +91,12 @@ class ImageProjector(QObject):
             QMessageBox.warning(self.parent_widget, "Project image", problem)
             return False
         assert info is not None and info.path is not None
-        self.thread = QThread()
-        self.thread.setObjectName("projection")
-        self.worker = ProjectionWorker(info.path, Path(image), self.steps, self.restarts)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.finished.connect(self.thread.quit)
-        self.thread.finished.connect(self._on_thread_finished)
-        self.worker.completed.connect(self._on_completed)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(lambda: self.message.emit("Projection cancelled"))
+        self.job = Job("projection",
+                       projection_job(info.path, Path(image), self.steps, self.restarts), self)
+        self.job.finished.connect(self._on_job_finished)
+        self.job.completed.connect(self._on_completed)
+        self.job.failed.connect(self._on_failed)
+        self.job.cancelled.connect(self._on_cancelled)
         dlg = QProgressDialog(f"Projecting {Path(image).name} into the latent space…", "Cancel",
                               0, 1000, self.parent_widget)
         dlg.setWindowTitle("Project image")
@@ -148,19 +105,18 @@ class ImageProjector(QObject):
         dlg.setAutoReset(False)
         dlg.setAutoClose(False)
         dlg.canceled.connect(self.cancel)
-        self.worker.progressed.connect(
-            lambda f, text: (dlg.setValue(int(1000 * f)), dlg.setLabelText(text)))
+        self.job.progressed.connect(self._on_progressed)
         self.dialog = dlg
         self.busy_changed.emit(True)
-        self.thread.start()
+        self.job.start()
         return True
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        if self.job is not None:
+            self.job.cancel()
 
     def wait(self, ms: int = 30000) -> bool:
-        return self.thread.wait(ms) if self.thread is not None else True
+        return self.job is None or self.job.wait(ms)
 
     def show_saved(self, index: int) -> None:
         """Make a saved projection the focus again."""
@@ -192,6 +148,15 @@ class ImageProjector(QObject):
         self.message.emit(text)
         self.projected.emit(p)
 
+    def _on_progressed(self, fraction: float | None, text: str) -> None:
+        if self.dialog is not None:
+            if fraction is not None:
+                self.dialog.setValue(int(1000 * fraction))
+            self.dialog.setLabelText(text)
+
+    def _on_cancelled(self) -> None:
+        self.message.emit("Projection cancelled")
+
     def _on_failed(self, message: str) -> None:
         self._close_dialog()
         QMessageBox.warning(self.parent_widget, "Project image", message)
@@ -202,13 +167,11 @@ class ImageProjector(QObject):
             self.dialog.deleteLater()
             self.dialog = None
 
-    def _on_thread_finished(self) -> None:
+    def _on_job_finished(self) -> None:
         self._close_dialog()
-        if self.worker is not None:
-            self.worker.deleteLater()
-        if self.thread is not None:
-            self.thread.deleteLater()
-        self.thread, self.worker = None, None
+        if self.job is not None:
+            self.job.deleteLater()
+        self.job = None
         self.busy_changed.emit(False)
 
     def _on_model_changed(self, info: object) -> None:
