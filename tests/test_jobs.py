@@ -69,17 +69,24 @@ def test_cancel_token() -> None:
         token.check()
 
 
-def test_throttle_passes_first_and_last_and_one_per_interval() -> None:
+def test_throttle_passes_first_last_visible_moves_and_one_per_interval() -> None:
     now = [0.0]
     seen: list[tuple[float | None, str]] = []
-    th = Throttle(lambda f, t: seen.append((f, t)), interval=0.05, clock=lambda: now[0])
+    th = Throttle(lambda f, t: seen.append((f, t)), interval=0.05, step=0.01,
+                  clock=lambda: now[0])
     th(0.0, "a")
-    th(0.1, "b")  # same instant: dropped
-    now[0] = 0.06
-    th(0.2, "c")
+    th(0.001, "b")  # same instant, the bar would not move: dropped
+    th(0.2, "c")  # moves the bar: passes
     th(None, "d")  # unknown fraction, too soon: dropped
+    now[0] = 0.06
+    th(0.2005, "e")  # the interval passed: the text may have changed
     th(1.0, "done")  # finished: always passes
-    assert seen == [(0.0, "a"), (0.2, "c"), (1.0, "done")]
+    assert seen == [(0.0, "a"), (0.2, "c"), (0.2005, "e"), (1.0, "done")]
+    seen.clear()
+    th2 = Throttle(lambda f, t: seen.append((f, t)), clock=lambda: 0.0)
+    for i in range(100_001):  # a flood in one instant: about one report per percent
+        th2(i / 100_000, "x")
+    assert 100 <= len(seen) <= 102 and seen[-1] == (1.0, "x")
 
 
 def test_adapters_check_the_token_and_report_fractions() -> None:

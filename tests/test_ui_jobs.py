@@ -39,15 +39,15 @@ def run(qtbot, job: Job) -> dict[str, list]:
 
 def test_result_and_progress_arrive_in_the_gui_thread(qtbot) -> None:
     def fn(progress: Progress, cancel: CancelToken) -> int:
-        for i in range(200):  # 200 reports in a few ms: the throttle keeps the first and last
-            progress(i / 199, f"step {i}")
+        for i in range(20_000):  # a flood: the throttle passes about one per percent
+            progress(i / 19_999, f"step {i}")
         progress(None, "tidying up")
         return 42
 
     seen = run(qtbot, Job("test", fn))
     assert seen["completed"] == [(42,)] and not seen["failed"] and not seen["cancelled"]
-    assert seen["progressed"][0] == (0.0, "step 0") and (1.0, "step 199") in seen["progressed"]
-    assert len(seen["progressed"]) < 20
+    assert seen["progressed"][0] == (0.0, "step 0") and (1.0, "step 19999") in seen["progressed"]
+    assert len(seen["progressed"]) < 200
     assert all(t is QThread.currentThread() for t in seen["threads"])
     assert len(seen["finished"]) == 1
 
@@ -115,3 +115,13 @@ def test_a_job_runs_again_after_it_finished_but_not_twice_at_once(qtbot) -> None
     with qtbot.waitSignal(job.finished, timeout=TIMEOUT):
         job.start()  # a fresh token: the first run's state does not leak
     assert seen["completed"] == [("ok",), ("ok",)]
+
+
+def test_a_slot_of_completed_may_join_the_job(qtbot) -> None:
+    """The thread ends as soon as fn returns, so waiting for it in a GUI slot never blocks."""
+    job = Job("join", lambda progress, cancel: "ok")
+    joined: list[bool] = []
+    job.completed.connect(lambda _r: joined.append(job.wait(2000)))
+    with qtbot.waitSignal(job.finished, timeout=TIMEOUT):
+        job.start()
+    assert joined == [True]

@@ -66,19 +66,26 @@ def no_progress(fraction: float | None, text: str) -> None:
 
 
 class Throttle:
-    """Passes at most one report per ``interval`` seconds to ``emit``; the first one and a
-    finished one (fraction >= 1) always pass, so the bar never stops short of full."""
+    """Passes a report to ``emit`` when it moves the bar by at least ``step`` (1%) or
+    ``interval`` seconds passed since the last one passed: at most ~100 + 20 a second reach the
+    screen however often a job reports, and a short job's few steps all show. The first report
+    and a finished one (fraction >= 1) always pass, so the bar never stops short of full."""
 
-    def __init__(self, emit: Progress, interval: float = EMIT_INTERVAL_S,
+    def __init__(self, emit: Progress, interval: float = EMIT_INTERVAL_S, step: float = 0.01,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.emit, self.interval, self.clock = emit, interval, clock
-        self._last: float | None = None
+        self.emit, self.interval, self.step, self.clock = emit, interval, step, clock
+        self._last: float | None = None  # when the last report passed
+        self._shown: float | None = None  # its fraction
 
     def __call__(self, fraction: float | None, text: str) -> None:
         now = self.clock()
+        moved = (fraction is not None and self._shown is not None
+                 and abs(fraction - self._shown) >= self.step)
         done = fraction is not None and fraction >= 1.0
-        if self._last is None or now - self._last >= self.interval or done:
+        if self._last is None or now - self._last >= self.interval or moved or done:
             self._last = now
+            if fraction is not None:
+                self._shown = fraction
             self.emit(fraction, text)
 
 

@@ -3,61 +3,29 @@
 Rendering goes through the session's render worker one chunk at a time (its tag slot holds one
 chunk, so grid/focus renders interleave and the window stays live), with the same chunks as the
 headless commands, so exported pixels match theirs. Saving (palette quantisation, PNG/GIF
-encoding) runs in a QObject worker moved to a QThread. Cancelling at any point writes nothing:
-the export functions write a temp file and rename it only when complete.
+encoding) runs as a ``Job``. Cancelling at any point writes nothing: the export functions write
+a temp file and rename it only when complete.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from explorer.core.export import ExportError, Steps
-from explorer.core.jobs import Cancelled
+from explorer.core.export import Steps
+from explorer.core.jobs import CancelToken, Progress, counted
 from explorer.core.sampling import chunk_slices
+from explorer.ui.jobs import Job
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import ModelSession
 
 # save(images (N, H, W, 3) uint8, progress) -> the path written
 SaveFn = Callable[[np.ndarray, Steps], Path]
-
-
-class _SaveWorker(QObject):
-    """Runs ``save`` in its QThread; the progress callback raises Cancelled on cancel."""
-
-    progressed = Signal(int, int)
-    saved = Signal(str)
-    failed = Signal(str)
-    cancelled = Signal()
-
-    def __init__(self, save: SaveFn, images: np.ndarray) -> None:
-        super().__init__()
-        self._save, self._images = save, images
-        self.cancel_event = threading.Event()
-
-    def _progress(self, done: int, total: int) -> None:
-        if self.cancel_event.is_set():
-            raise Cancelled
-        self.progressed.emit(done, total)
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            path = self._save(self._images, self._progress)
-        except Cancelled:
-            self.cancelled.emit()
-        except ExportError as e:
-            self.failed.emit(str(e))
-        except (OSError, ValueError, RuntimeError, MemoryError) as e:
-            self.failed.emit(f"export failed: {e}")
-        else:
-            self.saved.emit(str(path))
 
 
 class ExportJob(QObject):
@@ -78,8 +46,7 @@ class ExportJob(QObject):
         self._stamp = -1
         self.total = len(z) + save_steps
         self.done = False
-        self._thread: QThread | None = None
-        self._worker: _SaveWorker | None = None
+        self._saving: Job | None = None
         self._connected = False
 
     def start(self) -> None:
@@ -93,8 +60,8 @@ class ExportJob(QObject):
     def cancel(self) -> None:
         if self.done:
             return
-        if self._worker is not None:
-            self._worker.cancel_event.set()  # the worker answers with cancelled
+        if self._saving is not None:
+            self._saving.cancel()  # the job answers with cancelled
             return
         self._finish()
         self.cancelled.emit()
@@ -117,39 +84,38 @@ class ExportJob(QObject):
             self._start_save(np.concatenate(self._parts))
 
     def _on_failed(self, message: str) -> None:
-        if self._worker is None and not self.done:
+        if self._saving is None and not self.done:
             self._fail(message)
 
     def _on_model_changed(self, info: object) -> None:
-        if self._worker is None and not self.done:
+        if self._saving is None and not self.done:
             self._fail("the model changed while the export was rendering; nothing was written")
 
-    # --- saving, worker thread --------------------------------------------------------------
+    # --- saving, a job --------------------------------------------------------------------
     def _start_save(self, images: np.ndarray) -> None:
         self._disconnect()
-        self._thread = QThread()
-        self._thread.setObjectName(f"{self.tag}-save")
-        self._worker = _SaveWorker(self._save, images)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        # Bound methods of this GUI-thread object: queued, so every slot below (the progress
-        # dialog included) runs in the GUI thread, never in the worker's.
-        self._worker.progressed.connect(self._on_save_progressed)
-        self._worker.saved.connect(self._on_saved)
-        self._worker.failed.connect(self._fail)
-        self._worker.cancelled.connect(self._on_worker_cancelled)
-        self._thread.start()
+        save = self._save
 
-    def _on_save_progressed(self, done: int, total: int) -> None:
+        def run(progress: Progress, cancel: CancelToken) -> Path:
+            return save(images, counted(progress, cancel, "saving"))
+
+        self._saving = Job(f"{self.tag}-save", run, self)
+        self._saving.progressed.connect(self._on_save_progressed)
+        self._saving.completed.connect(self._on_saved)
+        self._saving.failed.connect(self._fail)
+        self._saving.cancelled.connect(self._on_save_cancelled)
+        self._saving.start()
+
+    def _on_save_progressed(self, fraction: float | None, _text: str) -> None:
         rendered = len(self._z)
-        self.progressed.emit(rendered + done * (self.total - rendered) // max(1, total),
+        self.progressed.emit(rendered + int((fraction or 0.0) * (self.total - rendered)),
                              self.total)
 
-    def _on_saved(self, path: str) -> None:
+    def _on_saved(self, path: Path) -> None:
         self._finish()
-        self.exported.emit(path)
+        self.exported.emit(str(path))
 
-    def _on_worker_cancelled(self) -> None:
+    def _on_save_cancelled(self) -> None:
         self._finish()
         self.cancelled.emit()
 
@@ -161,9 +127,8 @@ class ExportJob(QObject):
         self.done = True
         self._disconnect()
         self.session.cancel(self.tag)
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()  # the worker has returned already: this is immediate
+        if self._saving is not None:
+            self._saving.wait()  # the job has returned already: this is immediate
 
     def _disconnect(self) -> None:
         if not self._connected:

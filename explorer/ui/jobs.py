@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from explorer.core.jobs import (
     EMIT_INTERVAL_S,
@@ -105,7 +105,9 @@ class Job(QObject):
         runner.completed.connect(self.completed)
         runner.failed.connect(self.failed)
         runner.cancelled.connect(self.cancelled)
-        runner.finished.connect(thread.quit)
+        # Direct: quit() is thread-safe, and the loop must end even while the GUI thread blocks
+        # in wait() (a slot of ``completed`` may join the job).
+        runner.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._runner = thread, runner
         thread.start()
