@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from explorer.core.export import Steps
 from trainer.errors import UserError
 
 _STEP = re.compile(r"step_(\d+)\.png$")
@@ -36,8 +37,9 @@ def preview_frames(run_dir: Path | str) -> list[tuple[int, Path]]:
 
 def write_timelapse_gif(frames: list[tuple[int, Path]], out: Path | str, fps: float = 8.0,
                         min_width: int = 384, hold_last_s: float = 2.0,
-                        caption: bool = True) -> int:
-    """Write the frames as a looping GIF; returns the number of frames written.
+                        caption: bool = True, progress: Steps | None = None) -> int:
+    """Write the frames as a looping GIF; returns the number of frames written. ``progress``
+    counts the frames read (it may raise Cancelled: nothing is written then).
 
     Small grids (8 px tiles) are upscaled by an integer factor with nearest-neighbour sampling
     so pixels stay crisp; the last frame is held for ``hold_last_s`` (by its duration, not by
@@ -47,7 +49,11 @@ def write_timelapse_gif(frames: list[tuple[int, Path]], out: Path | str, fps: fl
     if not frames:
         raise TimelapseError("this run has no preview grids yet (previews/step_*.png); train "
                              "it for a while first")
-    images = [_load_frame(path, step, min_width, caption) for step, path in frames]
+    images = []
+    for step, path in frames:
+        images.append(_load_frame(path, step, min_width, caption))
+        if progress is not None:
+            progress(len(images), len(frames))
     size = images[-1].size
     # A resumed run at a different size would give mixed sizes; GIF frames must share one.
     images = [im if im.size == size else im.resize(size, Image.Resampling.NEAREST)
@@ -72,9 +78,10 @@ def write_timelapse_gif(frames: list[tuple[int, Path]], out: Path | str, fps: fl
     return len(images)
 
 
-def export_run_timelapse(run_dir: Path | str, out: Path | str, fps: float = 8.0) -> int:
+def export_run_timelapse(run_dir: Path | str, out: Path | str, fps: float = 8.0,
+                         progress: Steps | None = None) -> int:
     """Convenience for callers that have a run folder: all its previews to ``out``."""
-    return write_timelapse_gif(preview_frames(run_dir), out, fps=fps)
+    return write_timelapse_gif(preview_frames(run_dir), out, fps=fps, progress=progress)
 
 
 def _load_frame(path: Path, step: int, min_width: int, caption: bool) -> Image.Image:

@@ -1,16 +1,17 @@
 """Sweep GIF export for one slider: the frames are rendered through the render thread (slot
-"control-sweep") and written by the Qt-free ``save_gif`` on a plain thread."""
+"control-sweep") and written by the Qt-free ``save_gif`` as a ``Job``."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import torch
 from PySide6.QtCore import QObject, Signal
 
-from explorer.core.export import ExportError, save_gif
+from explorer.core.export import save_gif
+from explorer.core.jobs import CancelToken, Progress, counted
+from explorer.ui.jobs import Job
 from explorer.ui.render_worker import RenderRequest, RenderResult
 from explorer.ui.session import ModelSession
 
@@ -47,9 +48,12 @@ class SweepExporter(QObject):
         frames: np.ndarray = result.images  # (F, H, W, 3) uint8
         scale = max(1, 128 // frames.shape[1])  # small GAN frames upscaled crisp to >= 128 px
 
-        def work() -> None:
-            try:
-                self.saved.emit(str(save_gif(frames, path, fps, scale=scale)))
-            except (ExportError, OSError) as e:
-                self.failed.emit(f"cannot export the sweep: {e}")
-        threading.Thread(target=work, name="sweep-gif", daemon=True).start()
+        def run(progress: Progress, cancel: CancelToken) -> Path:
+            return save_gif(frames, path, fps, scale=scale,
+                            progress=counted(progress, cancel, "saving"))
+
+        job = Job("sweep-gif", run, self)
+        job.completed.connect(lambda written: self.saved.emit(str(written)))
+        job.failed.connect(lambda message: self.failed.emit(f"cannot export the sweep: {message}"))
+        job.finished.connect(job.deleteLater)
+        job.start()

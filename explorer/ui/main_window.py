@@ -7,7 +7,6 @@ for its final checkpoint and joins the thread, so the run can be resumed later.
 
 from __future__ import annotations
 
-import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -28,8 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.jobs import CancelToken, Progress, counted
 from explorer.core.render import ModelInfo
-from explorer.core.timelapse import TimelapseError, export_run_timelapse
+from explorer.core.timelapse import export_run_timelapse
+from explorer.ui.jobs import Job
 from explorer.ui.session import ModelSession
 from explorer.ui.train_view import TrainView
 from trainer.checkpoint import CheckpointError
@@ -74,24 +75,22 @@ def quit_question(parent: QWidget) -> tuple[QMessageBox, QPushButton]:
 
 
 class TimelapseExporter(QObject):
-    """Writes a time-lapse GIF on a plain Python thread (it can take seconds for long runs)."""
+    """Writes a time-lapse GIF as a ``Job`` (it can take seconds for long runs)."""
 
     exported = Signal(str, int)  # path, frame count
     failed = Signal(str)
 
-    def export(self, run_dir: Path, out: Path) -> threading.Thread:
-        def work() -> None:
-            try:
-                n = export_run_timelapse(run_dir, out)
-            except TimelapseError as e:
-                self.failed.emit(str(e))
-                return
-            self.exported.emit(str(out), n)
+    def export(self, run_dir: Path, out: Path) -> Job:
+        def run(progress: Progress, cancel: CancelToken) -> int:
+            return export_run_timelapse(run_dir, out,
+                                        progress=counted(progress, cancel, "reading previews"))
 
-        # Daemon: the GIF goes to a temp file renamed at the end, so quitting mid-export is safe.
-        t = threading.Thread(target=work, name="timelapse", daemon=True)
-        t.start()
-        return t
+        job = Job("timelapse", run, self)
+        job.completed.connect(lambda frames: self.exported.emit(str(out), frames))
+        job.failed.connect(self.failed)
+        job.finished.connect(job.deleteLater)
+        job.start()
+        return job
 
 
 class MainWindow(QMainWindow):
@@ -163,7 +162,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.train_view)
         return True
 
-    def export_timelapse(self, run_dir: Path, out: Path) -> threading.Thread:
+    def export_timelapse(self, run_dir: Path, out: Path) -> Job:
         self.statusBar().showMessage(f"writing {out}…")
         return self.exporter.export(run_dir, out)
 
