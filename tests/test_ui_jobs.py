@@ -56,7 +56,7 @@ def test_an_unexpected_exception_becomes_one_internal_error_line(qtbot, caplog) 
     def fn(progress: Progress, cancel: CancelToken) -> None:
         raise KeyError("latent_dim")
 
-    with caplog.at_level(logging.ERROR, logger="explorer.ui.jobs"):
+    with caplog.at_level(logging.ERROR, logger="explorer.core.jobs"):
         seen = run(qtbot, Job("broken", fn))
     assert seen["failed"] == [("internal error: KeyError: 'latent_dim'",)]
     assert not seen["completed"] and len(seen["finished"]) == 1
@@ -71,7 +71,7 @@ def test_a_user_error_is_shown_whole(qtbot, caplog) -> None:
     def fn(progress: Progress, cancel: CancelToken) -> None:
         raise ExportError(message)
 
-    with caplog.at_level(logging.ERROR, logger="explorer.ui.jobs"):
+    with caplog.at_level(logging.ERROR, logger="explorer.core.jobs"):
         seen = run(qtbot, Job("export", fn))
     assert seen["failed"] == [(message,)]
     assert not caplog.records  # not a bug: no traceback

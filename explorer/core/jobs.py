@@ -22,6 +22,7 @@ Older step reporters keep their own shapes where a caller relies on them (export
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from trainer.errors import UserError
 
 # (fraction in 0..1 or None when unknown, what is happening)
 Progress = Callable[[float | None, str], None]
+
+log = logging.getLogger(__name__)
 
 EMIT_INTERVAL_S = 0.05  # the most often progress reaches the screen: ~20 times a second
 
@@ -129,5 +132,13 @@ def user_message(exc: BaseException, limit: int = 300) -> str:
     return f"internal error: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
+def failure_message(exc: BaseException, job: str) -> str:
+    """The one error boundary's rule: ``user_message(exc)``, and for a bug its traceback logged
+    (to stderr unless logging is configured) naming ``job``."""
+    if is_internal(exc):
+        log.error("internal error in the %s job", job, exc_info=exc)
+    return user_message(exc)
+
+
 __all__ = ["EMIT_INTERVAL_S", "CancelToken", "Cancelled", "Progress", "Throttle", "UserError",
-           "counted", "is_internal", "no_progress", "text_steps", "user_message"]
+           "counted", "failure_message", "is_internal", "no_progress", "text_steps", "user_message"]

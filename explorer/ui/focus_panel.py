@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.jobs import failure_message
 from explorer.core.nearest_train import Neighbours, is_cached, training_images
 from explorer.core.render import ModelInfo
 from explorer.ui.image_grid import ImageGrid
@@ -73,8 +74,9 @@ class NearestFinder(QObject):
                 result = training_images(cfg).nearest(image, N_NEAREST)
             except DataError as e:
                 result = f"Nearest training images: the run's data is not available here ({e})"
-            except (OSError, RuntimeError, ValueError, MemoryError) as e:
-                result = f"Nearest training images: cannot load them ({e})"
+            except Exception as e:  # the jobs' boundary: the thread keeps serving requests
+                why = failure_message(e, "nearest training images")
+                result = f"Nearest training images: cannot load them ({why})"
             self.found.emit(stamp, result)
 
 

@@ -17,7 +17,6 @@ running job is cancelled and joined, so Qt never destroys a running thread.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,11 +28,8 @@ from explorer.core.jobs import (
     CancelToken,
     Progress,
     Throttle,
-    is_internal,
-    user_message,
+    failure_message,
 )
-
-log = logging.getLogger(__name__)
 
 JobFn = Callable[[Progress, CancelToken], Any]
 
@@ -58,9 +54,7 @@ class _Runner(QObject):
         except Cancelled:
             self.cancelled.emit()
         except Exception as e:  # the one boundary: whatever the job raises, the window lives
-            if is_internal(e):
-                log.error("internal error in the %s job", self.name, exc_info=e)
-            self.failed.emit(user_message(e))
+            self.failed.emit(failure_message(e, self.name))
         else:
             self.completed.emit(result)
         finally:

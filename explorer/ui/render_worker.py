@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from explorer.core.jobs import failure_message
 from explorer.core.render import Renderer
 
 
@@ -83,8 +84,8 @@ class RenderWorker(QObject):
             t0 = time.perf_counter()
             try:
                 images = renderer.render(req.z, req.y)
-            except (RuntimeError, ValueError) as e:
-                self.failed.emit(f"render failed: {e}")
+            except Exception as e:  # the jobs' boundary: a bug in one render never ends the thread
+                self.failed.emit(f"render failed: {failure_message(e, 'render')}")
                 continue
             ms = (time.perf_counter() - t0) * 1000
             self.rendered.emit(RenderResult(req.tag, req.stamp, images, ms, req.meta))
