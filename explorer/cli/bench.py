@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import write_report
+from trainer.errors import UserError
 
 
 def _loops(text: str) -> list[str]:
@@ -130,8 +131,8 @@ def _run_time_to_quality(args: argparse.Namespace, device: Any) -> int:
     from explorer.core.eval_classifier import classifier_for_run
     from explorer.core.quality import real_set
     from explorer.core.time_to_quality import time_to_quality
-    from trainer.config import ConfigError, DataConfig, RunConfig
-    from trainer.data import DataError, in_memory, load_dataset
+    from trainer.config import DataConfig, RunConfig
+    from trainer.data import in_memory, load_dataset
 
     def say(s: str) -> None:
         print(f"... {s}", file=sys.stderr, flush=True)
@@ -141,7 +142,7 @@ def _run_time_to_quality(args: argparse.Namespace, device: Any) -> int:
                               size=args.size or 32,
                               **({"n_images": args.n_images} if args.n_images else {}))
         data, _ = in_memory(load_dataset(data_cfg, device))
-    except (ConfigError, DataError) as e:
+    except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if not data.class_names:

@@ -22,9 +22,8 @@ from explorer.core.directions import (
     save_directions,
 )
 from explorer.core.jobs import Cancelled
-from trainer.checkpoint import CheckpointError, load_generator
-from trainer.config import ConfigError
-from trainer.data import DataError
+from trainer.checkpoint import load_generator
+from trainer.errors import UserError
 from trainer.gan import resolve_device
 
 
@@ -83,7 +82,7 @@ def direction_table(dirs: list[Direction]) -> str:
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
-    except (DirectionsError, CheckpointError, DataError, ConfigError) as e:
+    except UserError as e:
         print(f"error: {e}", file=sys.stderr)
     except OSError as e:
         print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import write_report
+from trainer.errors import UserError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,8 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.core.latent import check_seed
-    from explorer.core.quality import QualityError, evaluate_checkpoint
-    from trainer.checkpoint import CheckpointError
+    from explorer.core.quality import evaluate_checkpoint
     from trainer.gan import resolve_device
 
     if args.n < 2 or args.classifier_steps < 1:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             args.checkpoint, args.n, device, args.classifier_steps, args.retrain_classifier,
             args.over_steps, args.seed,
             progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True))
-    except (QualityError, CheckpointError, RuntimeError) as e:
+    except (UserError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return write_report(args.out, result, format_table(result))
@@ -79,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     """``eval --watch``: one line per new snapshot, the JSON rewritten after each."""
-    from explorer.core.quality import QualityError, summary_lines, watch_run
-    from trainer.checkpoint import CheckpointError
+    from explorer.core.quality import summary_lines, watch_run
     from trainer.fileio import atomic_write_text
     from trainer.gan import resolve_device
 
@@ -114,7 +113,7 @@ def _watch(args: argparse.Namespace) -> int:
                   args.patience, args.seed, args.poll, args.stop_after_idle,
                   progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True),
                   on_row=on_row)
-    except (QualityError, CheckpointError, RuntimeError) as e:
+    except (UserError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from explorer.cli.common import UsageError, add_common, check_range, fail, load_renderer
-from explorer.core.export import ExportError, check_output_path, save_morph
+from explorer.core.export import check_output_path, save_morph
 from explorer.core.latent import check_seed, one_hot, truncate
 from explorer.core.morph import (
     MAX_FRAMES,
@@ -27,9 +27,10 @@ from explorer.core.morph import (
     endpoint_from_seed,
     morph_latents,
 )
-from explorer.core.projection import ProjectionError, load_latent
+from explorer.core.projection import load_latent
 from explorer.core.render import ModelInfo
 from explorer.core.sampling import render_chunked, resolve_class
+from trainer.errors import UserError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -82,12 +83,12 @@ def run(args: argparse.Namespace) -> int:
         if args.b_latent is not None:
             b = _latent_endpoint(args.b_latent, info, args.truncation, args.class_b)
         z, y = morph_latents(a, b, args.frames, args.spherical, args.ping_pong)
-    except (UsageError, ExportError, ProjectionError, ValueError) as e:
+    except (UserError, ValueError) as e:
         return fail(str(e), 2)
     try:
         frames = render_chunked(renderer.render, z, y)
         save_morph(frames, out, args.fps, args.scale, args.pad)
-    except (ExportError, RuntimeError) as e:
+    except (UserError, RuntimeError) as e:
         return fail(str(e).splitlines()[0], 1)
     print(f"wrote {out} ({len(frames)} frames)", file=sys.stderr)
     return 0

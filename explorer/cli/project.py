@@ -16,11 +16,12 @@ import time
 from pathlib import Path
 
 from explorer.cli.common import UsageError, check_range, fail
-from explorer.core.export import ExportError, check_output_path, save_grid_png
+from explorer.core.export import check_output_path, save_grid_png
 from explorer.core.jobs import Cancelled
-from explorer.core.projection import FEATURES, ProjectionError, project_file, save_latent
+from explorer.core.projection import FEATURES, project_file, save_latent
 from explorer.core.sampling import resolve_class
 from trainer.checkpoint import CheckpointError, load_generator
+from trainer.errors import UserError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         p = project_file(model, args.image, cls=cls, restarts=args.restarts, steps=args.steps,
                          feature=args.feature, progress=progress, seed=args.seed)
         print(file=sys.stderr)
-    except (UsageError, ExportError, ProjectionError, ValueError) as e:
+    except (UserError, ValueError) as e:
         return fail(str(e), 2)
     except (Cancelled, KeyboardInterrupt):
         return fail("cancelled", 130)
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_grid_png(p.recon[None], out, 1, 0, args.scale)
         save_latent(latent, p, model.class_names if model.n_classes else ())
-    except (ExportError, ProjectionError) as e:
+    except UserError as e:
         return fail(str(e), 1)
     for note in p.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 from explorer.cli.common import UsageError, add_common, check_range, fail, load_renderer
-from explorer.core.export import ExportError, check_output_path, save_grid_png
+from explorer.core.export import check_output_path, save_grid_png
 from explorer.core.latent import check_seed, one_hot, truncate
-from explorer.core.projection import ProjectionError, load_latent
+from explorer.core.projection import load_latent
 from explorer.core.render import ModelInfo
 from explorer.core.sampling import (
     MAX_SAMPLES,
@@ -31,6 +31,7 @@ from explorer.core.sampling import (
     render_chunked,
     resolve_class,
 )
+from trainer.errors import UserError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -75,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
         lat = grid_latents(spec, info.z_dim, info.class_names)
         if args.latent is not None:
             lat = _latent_grid(args.latent, info, args.truncation, args.class_)
-    except (UsageError, ExportError, ProjectionError, ValueError) as e:
+    except (UserError, ValueError) as e:
         return fail(str(e), 2)
     try:
         images = render_chunked(renderer.render, lat.z, lat.y)
         save_grid_png(images, out, lat.cols, args.pad, args.scale)
-    except (ExportError, RuntimeError) as e:
+    except (UserError, RuntimeError) as e:
         return fail(str(e).splitlines()[0], 1)
     what = (f"the latent {args.latent.name}" if args.latent is not None
             else f"{len(images)} samples, seeds {min(lat.seeds)}..{max(lat.seeds)}")
