@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.directions import Direction, DirectionsError, example_direction
 from explorer.core.latent import grid_z
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import ModelSession
 from explorer.ui.widgets import seed_spin
 
@@ -48,7 +48,6 @@ class ExamplePicker(QWidget):
         self.session = session
         self.z: torch.Tensor | None = None  # (N, z_dim) of the samples shown
         self.states = [""] * N
-        self._stamp = 0
         self.seed = seed_spin(1000, prefix="seed ")
         more = QPushButton("New samples")
         more.clicked.connect(self._on_new_samples_clicked)
@@ -77,7 +76,8 @@ class ExamplePicker(QWidget):
         lay.addLayout(top)
         lay.addLayout(grid)
         lay.addLayout(bottom)
-        session.rendered.connect(self._on_rendered)
+        self.renders = session.channel(TAG)
+        self.renders.rendered.connect(self._on_rendered)
         self._paint_states()
 
     def refresh(self) -> None:
@@ -94,7 +94,7 @@ class ExamplePicker(QWidget):
             y = base.view(1, -1).repeat(N, 1)
         self.states = [""] * N
         self._paint_states()
-        self._stamp = self.session.request(RenderRequest(TAG, self.z, y))
+        self.renders.request(self.z, y)
 
     def toggle(self, i: int) -> None:
         self.states[i] = STATES[(STATES.index(self.states[i]) + 1) % len(STATES)]
@@ -120,8 +120,6 @@ class ExamplePicker(QWidget):
         self.refresh()
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag != TAG or result.stamp != self._stamp:
-            return
         for b, img in zip(self.buttons, result.images, strict=False):
             b.setIcon(QIcon(to_pixmap(img, ICON)))
 

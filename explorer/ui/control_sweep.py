@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from explorer.core.export import save_gif
 from explorer.core.jobs import CancelToken, Progress, counted
 from explorer.ui.jobs import Job
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import ModelSession
 
 TAG = "control-sweep"
@@ -31,20 +31,16 @@ class SweepExporter(QObject):
     def __init__(self, session: ModelSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self._pending: tuple[int, Path, float] | None = None  # (stamp, path, fps)
-        session.rendered.connect(self._on_rendered)
+        self.renders = session.channel(TAG)
+        self.renders.rendered.connect(self._on_rendered)
 
     def export(self, z: torch.Tensor, y: torch.Tensor | None, path: Path, fps: float) -> None:
         """z (F, z_dim) frames, y (n_classes,) or None; the GIF is written when they arrive."""
         ys = None if y is None else y.view(1, -1).repeat(len(z), 1)
-        stamp = self.session.request(RenderRequest(TAG, z, ys))
-        self._pending = (stamp, Path(path), fps)
+        self.renders.request(z, ys, {"path": Path(path), "fps": fps})
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag != TAG or self._pending is None or result.stamp != self._pending[0]:
-            return
-        _, path, fps = self._pending
-        self._pending = None
+        path, fps = result.meta["path"], result.meta["fps"]
         frames: np.ndarray = result.images  # (F, H, W, 3) uint8
         scale = max(1, 128 // frames.shape[1])  # small GAN frames upscaled crisp to >= 128 px
 

@@ -39,7 +39,7 @@ from explorer.ui.control_cosine import CosineTable
 from explorer.ui.control_examples import ExamplePicker
 from explorer.ui.control_row import DirectionRow
 from explorer.ui.control_sweep import SweepExporter, sweep_alphas
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import ModelSession
 from explorer.ui.train_grid import SampleGrid
 
@@ -53,14 +53,15 @@ class ControlView(QWidget):
         self.directions: list[Direction] = []
         self.alphas: list[float] = []
         self.rows: list[DirectionRow] = []
-        self._shown_stamp = 0
         self.sweeps = SweepExporter(session, self)
         self.sweeps.saved.connect(self._on_gif_saved)
         self.sweeps.failed.connect(self._on_status)
         self._build()
         session.model_changed.connect(self._on_model_changed)
         session.focus_changed.connect(self._on_focus_changed)
-        session.rendered.connect(self._on_rendered)
+        # Live: the preview follows a dragged slider with each result as it comes.
+        self.renders = session.channel(TAG, live=True)
+        self.renders.rendered.connect(self._on_rendered)
         self._on_model_changed(session.info)
 
     # --- layout ------------------------------------------------------------------------------
@@ -229,8 +230,7 @@ class ControlView(QWidget):
         off = self.offset()
         z = z + off if off is not None else z
         self.base_label.setText(label)
-        self.session.request(RenderRequest(TAG, z.view(1, -1), None if y is None else
-                                           y.view(1, -1)))
+        self.renders.request(z.view(1, -1), None if y is None else y.view(1, -1))
 
     def _on_alpha_changed(self, i: int, alpha: float) -> None:
         self.alphas[i] = alpha
@@ -251,7 +251,6 @@ class ControlView(QWidget):
 
     def _on_model_changed(self, info: ModelInfo | None) -> None:
         self.sources.cancel()
-        self._shown_stamp = 0
         self.examples.z = None
         self._on_status("")  # a message about the previous model would read as about this one
         dirs: list[Direction] = []
@@ -274,10 +273,8 @@ class ControlView(QWidget):
             self._request_preview()
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag == TAG and result.stamp >= self._shown_stamp:
-            self._shown_stamp = result.stamp
-            self.preview.set_image(result.images[0])
-            self.ms_label.setText(f"render: {result.ms:.1f} ms")
+        self.preview.set_image(result.images[0])
+        self.ms_label.setText(f"render: {result.ms:.1f} ms")
 
     # --- sweep GIF ---------------------------------------------------------------------------
     def _on_sweep_clicked(self, i: int) -> None:

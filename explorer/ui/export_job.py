@@ -21,7 +21,7 @@ from explorer.core.export import Steps
 from explorer.core.jobs import CancelToken, Progress, counted
 from explorer.core.sampling import chunk_slices
 from explorer.ui.jobs import Job
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import ModelSession
 
 # save(images (N, H, W, 3) uint8, progress) -> the path written
@@ -43,15 +43,15 @@ class ExportJob(QObject):
         self._z, self._y, self._save = z, y, save
         self._slices = chunk_slices(len(z))
         self._parts: list[np.ndarray] = []
-        self._stamp = -1
+        self.renders = session.channel(tag)
         self.total = len(z) + save_steps
         self.done = False
         self._saving: Job | None = None
         self._connected = False
 
     def start(self) -> None:
-        self.session.rendered.connect(self._on_rendered)
-        self.session.failed.connect(self._on_failed)
+        self.renders.rendered.connect(self._on_rendered)
+        self.renders.failed.connect(self._on_failed)
         self.session.model_changed.connect(self._on_model_changed)
         self._connected = True
         self.progressed.emit(0, self.total)
@@ -70,10 +70,10 @@ class ExportJob(QObject):
     def _request_next(self) -> None:
         s = self._slices[len(self._parts)]
         y = None if self._y is None else self._y[s]
-        self._stamp = self.session.request(RenderRequest(self.tag, self._z[s], y))
+        self.renders.request(self._z[s], y)
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag != self.tag or result.stamp != self._stamp or self.done:
+        if self.done:
             return
         self._parts.append(result.images)
         n = sum(len(p) for p in self._parts)
@@ -126,7 +126,7 @@ class ExportJob(QObject):
     def _finish(self) -> None:
         self.done = True
         self._disconnect()
-        self.session.cancel(self.tag)
+        self.renders.cancel()
         if self._saving is not None:
             self._saving.wait()  # the job has returned already: this is immediate
 
@@ -134,8 +134,8 @@ class ExportJob(QObject):
         if not self._connected:
             return
         self._connected = False
-        self.session.rendered.disconnect(self._on_rendered)
-        self.session.failed.disconnect(self._on_failed)
+        self.renders.rendered.disconnect(self._on_rendered)
+        self.renders.failed.disconnect(self._on_failed)
         self.session.model_changed.disconnect(self._on_model_changed)
 
 

@@ -28,7 +28,7 @@ from explorer.core.jobs import failure_message
 from explorer.core.nearest_train import Neighbours, is_cached, training_images
 from explorer.core.render import ModelInfo
 from explorer.ui.image_grid import ImageGrid
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import Focus, ModelSession
 from trainer.config import DataConfig
 from trainer.data import DataError
@@ -95,7 +95,6 @@ class FocusPanel(QWidget):
     def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self._stamp = -1
         self.view = ImageGrid(gap=0, clickable=False)
         self.view.setFixedSize(256, 256)
         self.title = QLabel("Focused sample")
@@ -140,7 +139,8 @@ class FocusPanel(QWidget):
         self.copy_seed.clicked.connect(self.copy)
         session.focus_changed.connect(self._on_focus_changed)
         session.offset_changed.connect(self._on_offset_changed)
-        session.rendered.connect(self._on_rendered)
+        self.renders = session.channel("focus")
+        self.renders.rendered.connect(self._on_rendered)
         session.model_changed.connect(self._on_model_changed)
         self.finder.found.connect(self._on_nearest_found)
         self._on_focus_changed(session.focus)
@@ -171,7 +171,7 @@ class FocusPanel(QWidget):
         if self.session.offset is not None:
             z = z + self.session.offset
         y = None if focus.y is None else focus.y[None]
-        self._stamp = self.session.request(RenderRequest("focus", z[None].float(), y))
+        self.renders.request(z[None].float(), y)
 
     def _on_focus_changed(self, focus: Focus | None) -> None:
         has = focus is not None
@@ -198,9 +198,8 @@ class FocusPanel(QWidget):
         self._on_focus_changed(self.session.focus if info is not None else None)
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag == "focus" and result.stamp == self._stamp:
-            self.view.set_images(result.images)
-            self._find_nearest(result)
+        self.view.set_images(result.images)
+        self._find_nearest(result)
 
     def _find_nearest(self, result: RenderResult) -> None:
         info = self.session.info

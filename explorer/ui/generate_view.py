@@ -39,7 +39,7 @@ from explorer.ui.focus_panel import FocusPanel
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.projection_job import ImageProjector
 from explorer.ui.projection_panel import ProjectionPanel
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import Focus, ModelSession
 from explorer.ui.widgets import MAX_SEED, refill_combo, seed_spin
 
@@ -69,13 +69,13 @@ class GenerateView(QWidget):
         self.latents: GridLatents | None = None  # on screen
         self.images: np.ndarray | None = None  # (N, H, W, 3) uint8 on screen
         self._shown_z: torch.Tensor | None = None  # the z rendered (offset included)
-        self._pending: tuple[int, GridSpec, GridLatents, torch.Tensor] | None = None
         self._n = {False: 16, True: 8}  # sample count, and samples per class in per-class mode
         self.job: ExportJob | None = None
         self._focus_tile: int | None = None  # the grid position the user last focused
         self._build()
         session.model_changed.connect(self._on_model_changed)
-        session.rendered.connect(self._on_rendered)
+        self.renders = session.channel("grid")
+        self.renders.rendered.connect(self._on_rendered)
         session.failed.connect(self._on_failed)
         session.focus_changed.connect(self._on_focus_changed)
         session.offset_changed.connect(self._on_offset_changed)
@@ -220,8 +220,7 @@ class GenerateView(QWidget):
         z = lat.z
         if self.session.offset is not None and self.session.offset_applies_to_grid:
             z = z + self.session.offset  # (N, z_dim) + (z_dim,)
-        stamp = self.session.request(RenderRequest("grid", z, lat.y))
-        self._pending = (stamp, spec, lat, z)
+        self.renders.request(z, lat.y, {"spec": spec, "lat": lat, "z": z})
 
     def _on_control_changed(self, *_: object) -> None:
         self.request_grid()
@@ -243,10 +242,7 @@ class GenerateView(QWidget):
         self.request_grid()
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag != "grid" or self._pending is None or result.stamp != self._pending[0]:
-            return  # another view's render, or a stale grid
-        _, spec, lat, z = self._pending
-        self._pending = None
+        spec, lat, z = result.meta["spec"], result.meta["lat"], result.meta["z"]
         self.latents, self.images, self._shown_z = lat, result.images, z
         info = self.session.info
         names = info.class_names if info is not None else ()
@@ -313,7 +309,7 @@ class GenerateView(QWidget):
 
     # --- model ------------------------------------------------------------------------------
     def _on_model_changed(self, info: ModelInfo | None) -> None:
-        self._pending = None
+        self.renders.cancel()  # a grid of the model that was open before is not shown
         has = info is not None
         self.controls.setEnabled(has)
         conditional = has and info.conditional

@@ -42,7 +42,7 @@ from explorer.core.render import ModelInfo
 from explorer.ui.endpoint_editor import EndpointEditor
 from explorer.ui.export_job import ExportJob, run_with_progress
 from explorer.ui.image_grid import ImageGrid
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import Focus, ModelSession
 from explorer.ui.widgets import scroll_column
 
@@ -67,12 +67,12 @@ class MorphView(QWidget):
         super().__init__(parent)
         self.session = session
         self.frames: np.ndarray | None = None  # (F, H, W, 3) uint8 preview cache
-        self._stamp = -1
         self.job: ExportJob | None = None
         self.timer = QTimer(self)
         self._build()
         session.model_changed.connect(self._on_model_changed)
-        session.rendered.connect(self._on_rendered)
+        self.renders = session.channel("morph")
+        self.renders.rendered.connect(self._on_rendered)
         session.failed.connect(self._on_failed)
         session.endpoint_picked.connect(self._on_endpoint_picked)
         self._on_model_changed(session.info)
@@ -175,7 +175,7 @@ class MorphView(QWidget):
         except ValueError as e:
             self.status.setText(str(e))
             return
-        self._stamp = self.session.request(RenderRequest("morph", z, y))
+        self.renders.request(z, y)
 
     def _on_setting_changed(self, *_: object) -> None:
         self.request_preview()
@@ -186,8 +186,6 @@ class MorphView(QWidget):
         self.b.restore(a)
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag != "morph" or result.stamp != self._stamp:
-            return
         self.frames = result.images
         n = len(result.images)
         self.a.thumb.set_images(result.images[:1])

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from explorer.ui.image_grid import ImageGrid
 from explorer.ui.projection_job import ImageProjector
-from explorer.ui.render_worker import RenderRequest, RenderResult
+from explorer.ui.render_worker import RenderResult
 from explorer.ui.session import ModelSession
 
 TAG = "projection-edit"
@@ -19,7 +19,6 @@ class ProjectionPanel(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session, self.projector = session, projector
-        self._stamp = -1
         self.title = QLabel("Your image · reconstruction · edited")
         self.title.setStyleSheet("font-weight: bold")
         self.view = ImageGrid(gap=2, clickable=False)
@@ -38,7 +37,8 @@ class ProjectionPanel(QWidget):
         self.edited: np.ndarray | None = None
         session.focus_changed.connect(self._update)
         session.offset_changed.connect(self._update)
-        session.rendered.connect(self._on_rendered)
+        self.renders = session.channel(TAG)
+        self.renders.rendered.connect(self._on_rendered)
         self._update()
 
     def active(self) -> bool:
@@ -48,7 +48,7 @@ class ProjectionPanel(QWidget):
     def _update(self, *_: object) -> None:
         if not self.active():
             self.setVisible(False)
-            self._stamp = -1
+            self.renders.cancel()
             return
         cur, focus = self.projector.current, self.session.focus
         assert cur is not None and focus is not None
@@ -59,7 +59,7 @@ class ProjectionPanel(QWidget):
                              "scale)")
         z = focus.z if self.session.offset is None else focus.z + self.session.offset
         y = None if focus.y is None else focus.y[None]
-        self._stamp = self.session.request(RenderRequest(TAG, z[None].float(), y))
+        self.renders.request(z[None].float(), y)
 
     def _show(self) -> None:
         cur = self.projector.current
@@ -69,6 +69,6 @@ class ProjectionPanel(QWidget):
         self.view.set_images(np.stack([cur.target, cur.recon, third]), cols=3)
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.tag == TAG and result.stamp == self._stamp and len(result.images):
+        if len(result.images):
             self.edited = result.images[0]
             self._show()

@@ -1,9 +1,11 @@
 """The render worker: a Renderer running in its own thread, newest request only.
 
-Views call ``request(RenderRequest)`` from the GUI thread. Requests are kept per ``tag`` (one
-slot each: "grid", "focus", "morph", ...); a new request replaces an unprocessed one with the same
-tag, so dragging a slider never queues stale frames. Results come back as ``rendered`` with the
-request's stamp, so a view can drop a result older than what it already shows.
+Requests are kept per ``tag`` (one slot each: "grid", "focus", "morph", ...); a new request
+replaces an unprocessed one with the same tag, so dragging a slider never queues stale frames.
+A view does not talk to the worker: it takes its tag's ``RenderChannel`` from the session
+(``session.channel(tag)``), requests through it and receives only its own results, already
+filtered (see ``RenderChannel``). Results of requests made before the model changed are never
+delivered. Errors go through the jobs' boundary: one line, and the thread keeps serving.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +44,7 @@ class RenderResult:
 
 class RenderWorker(QObject):
     rendered = Signal(object)  # RenderResult
-    failed = Signal(str)
+    failed = Signal(str, int, str)  # tag, stamp, message
     _wake = Signal()
 
     def __init__(self) -> None:
@@ -50,6 +53,7 @@ class RenderWorker(QObject):
         self._pending: dict[str, RenderRequest] = {}
         self._renderer: Renderer | None = None
         self._stamps = itertools.count(1)
+        self._epoch = 0  # requests stamped before this were made for another model
         self._wake.connect(self._process)
 
     # --- called from the GUI thread ---------------------------------------------------------
@@ -57,6 +61,7 @@ class RenderWorker(QObject):
         with self._lock:
             self._renderer = renderer
             self._pending.clear()
+            self._epoch = next(self._stamps)
 
     def request(self, req: RenderRequest) -> int:
         req.stamp = next(self._stamps)
@@ -85,10 +90,60 @@ class RenderWorker(QObject):
             try:
                 images = renderer.render(req.z, req.y)
             except Exception as e:  # the jobs' boundary: a bug in one render never ends the thread
-                self.failed.emit(f"render failed: {failure_message(e, 'render')}")
+                why = failure_message(e, "render")
+                self.failed.emit(req.tag, req.stamp, f"render failed: {why}")
                 continue
             ms = (time.perf_counter() - t0) * 1000
+            with self._lock:
+                if req.stamp < self._epoch:
+                    continue  # rendered by the model that was open before
             self.rendered.emit(RenderResult(req.tag, req.stamp, images, ms, req.meta))
+
+
+class RenderChannel(QObject):
+    """One view's tag on the render thread. ``request`` replaces the tag's unprocessed request
+    and returns its stamp; ``rendered`` delivers only this tag's results:
+
+    - by default only the answer to the newest request (a view whose state belongs to that
+      request: the grid it asked for, the export chunk it waits for);
+    - with ``live=True`` any result newer than the one shown, so a preview keeps moving while a
+      slider is dragged (each result answers a request made a moment ago).
+
+    ``failed(message)``: a render of this tag failed. Get one from ``ModelSession.channel`` and
+    keep it: the session holds channels weakly. Two views may share a tag (its worker slot, so
+    one's request replaces the other's unprocessed one); each still receives only its own."""
+
+    rendered = Signal(object)  # RenderResult
+    failed = Signal(str)
+
+    def __init__(self, tag: str, submit: Callable[[RenderRequest], int],
+                 drop: Callable[[str], None], live: bool = False,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tag, self.live = tag, live
+        self._submit, self._drop = submit, drop
+        self.latest = -1  # the newest request's stamp
+        self._shown = -1  # the newest result's stamp delivered
+
+    def request(self, z: torch.Tensor, y: torch.Tensor | None = None,
+                meta: dict | None = None) -> int:
+        self.latest = self._submit(RenderRequest(self.tag, z, y, meta or {}))
+        return self.latest
+
+    def cancel(self) -> None:
+        """Drop the unprocessed request; a result already being rendered is not delivered."""
+        self._drop(self.tag)
+        self.latest = -1
+
+    def deliver_failure(self, stamp: int, message: str) -> None:
+        if stamp == self.latest:
+            self.failed.emit(message)
+
+    def deliver(self, result: RenderResult) -> None:
+        if result.stamp <= self._shown or (not self.live and result.stamp != self.latest):
+            return  # older than what is shown, or (not live) not the newest request's
+        self._shown = result.stamp
+        self.rendered.emit(result)
 
 
 class RenderThread:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from explorer.core.render import ModelInfo, Renderer
-from explorer.ui.render_worker import RenderRequest, RenderThread
+from explorer.ui.render_worker import RenderChannel, RenderRequest, RenderResult, RenderThread
 from trainer.checkpoint import CheckpointError
 
 
@@ -27,7 +28,8 @@ class ModelSession(QObject):
     ``request``; nothing outside the render thread touches the generator."""
 
     model_changed = Signal(object)  # ModelInfo or None
-    rendered = Signal(object)  # RenderResult, forwarded from the worker
+    # Every result and failure, whatever its tag; each is also routed to its tag's channel.
+    rendered = Signal(object)  # RenderResult
     failed = Signal(str)
     focus_changed = Signal(object)  # Focus or None
     # The Control view's sliders as one z-space offset sum(alpha_i * d_i), (z_dim,) or None.
@@ -48,8 +50,11 @@ class ModelSession(QObject):
         # main window keeps it across sessions).
         self.export_dir = Path.home()
         self._render = RenderThread()
+        # Each view's channels, by tag; weak: a channel goes with the view that holds it.
+        self._channels: dict[str, weakref.WeakSet[RenderChannel]] = {}
         self._render.worker.rendered.connect(self.rendered)
-        self._render.worker.failed.connect(self.failed)
+        self._render.worker.failed.connect(self._on_render_failed)
+        self.rendered.connect(self._route)
         # Join the render thread before Qt tears down, even if nobody called close().
         app = QCoreApplication.instance()
         if app is not None:
@@ -92,6 +97,14 @@ class ModelSession(QObject):
     def pick_endpoint(self, which: str, focus: Focus) -> None:
         self.endpoint_picked.emit(which, focus)
 
+    def channel(self, tag: str, live: bool = False) -> RenderChannel:
+        """A new channel on ``tag`` for one view, which keeps it (see ``RenderChannel``): the
+        view requests through it and receives only the results of its own requests."""
+        # Through self.request, looked up at call time, so a spy on it sees every request.
+        ch = RenderChannel(tag, lambda req: self.request(req), self.cancel, live)
+        self._channels.setdefault(tag, weakref.WeakSet()).add(ch)
+        return ch
+
     def request(self, req: RenderRequest) -> int:
         return self._render.worker.request(req)
 
@@ -100,3 +113,12 @@ class ModelSession(QObject):
 
     def close(self) -> None:
         self._render.close()
+
+    def _route(self, result: RenderResult) -> None:
+        for ch in list(self._channels.get(result.tag, ())):
+            ch.deliver(result)
+
+    def _on_render_failed(self, tag: str, stamp: int, message: str) -> None:
+        for ch in list(self._channels.get(tag, ())):
+            ch.deliver_failure(stamp, message)
+        self.failed.emit(message)
