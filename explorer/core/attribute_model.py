@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from torch import nn
 
 from explorer.core.demo import find_file, save_path
 from explorer.core.directions import DirectionsError
-from explorer.core.jobs import Cancelled
+from explorer.core.jobs import CancelFn, Cancelled, Fraction
 from trainer.config import DataConfig
 from trainer.data import DataError, ImageData, in_memory, load_dataset
 from trainer.plainfile import PlainFileError, load_plain, save_plain
@@ -98,8 +97,6 @@ class AttributeModel:
         return self.n_attributes + len(self.class_names)
 
 
-Fraction = Callable[[float], None]  # 0..1 of the training
-CancelFn = Callable[[], bool]
 
 
 def train_attribute_model(data: ImageData, steps: int = 1000, batch_size: int = 64,

@@ -8,18 +8,13 @@ accept ``progress(fraction)`` and ``cancel() -> bool`` callables; cancel raises 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from explorer.core.attribute_model import AttributeModel
 from explorer.core.directions import Direction, DirectionsError
-from explorer.core.jobs import Cancelled
-
-Fraction = Callable[[float], None]  # 0..1 of this step
-CancelFn = Callable[[], bool]
+from explorer.core.jobs import CancelFn, Cancelled, Fraction
 
 
 def _tick(progress: Fraction | None, cancel: CancelFn | None, fraction: float) -> None:

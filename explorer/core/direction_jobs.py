@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from explorer.core.directions import (
     project_out,
     run_dir_of,
 )
-from explorer.core.jobs import Progress
+from explorer.core.jobs import CancelFn, Progress
 from explorer.core.latent import check_seed
 from trainer.checkpoint import LoadedModel
 
@@ -29,7 +28,6 @@ METHODS = ("sefa", "ganspace", "supervised")
 # Samples drawn for the GANSpace and supervised fits: a handful is enough to run, a million is
 # already minutes of sampling.
 MIN_SAMPLES, MAX_SAMPLES = 16, 1_000_000
-CancelFn = Callable[[], bool]
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.core.demo import find_file, save_path
+from explorer.core.jobs import StepText
 from trainer.config import DataConfig
 from trainer.plainfile import PlainFileError, load_plain, save_plain
 
@@ -27,7 +27,6 @@ FORMAT, VERSION = "latent-lab-eval-classifier", 1
 CACHE_NAME = "eval_classifier.pt"
 INPUT = 32  # images are resized to 32x32 first: one architecture serves every image size
 FEATURES = 128
-StepText = Callable[[str], None]  # one line per step
 
 
 class FeatureNet(nn.Module):

@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from explorer.core.jobs import Steps
 from trainer.errors import UserError
 from trainer.fileio import DiskFullError, atomic_open
 from trainer.images import make_grid
 
-# A step counter (done, total); it may raise Cancelled to stop an export, writing nothing.
-Steps = Callable[[int, int], None]
 PAD_VALUE = 24  # dark grey between tiles, like the training preview grids
 MAX_SCALE = 32
 # Frames sampled to build a GIF's shared palette (more adds time, not colours).

@@ -31,6 +31,13 @@ from trainer.errors import UserError
 
 # (fraction in 0..1 or None when unknown, what is happening)
 Progress = Callable[[float | None, str], None]
+CancelFn = Callable[[], bool]  # True once the job should stop; a CancelToken is one
+
+# Step reporters some cores keep inside a job, where a caller relies on their shape; ``counted``
+# and ``text_steps`` turn a job's Progress into them. Any of them may raise Cancelled.
+Steps = Callable[[int, int], None]  # (done, total): export encoding, time-lapse frames
+StepText = Callable[[str], None]  # one line per step: quality, the eval classifier
+Fraction = Callable[[float], None]  # 0..1 of one stage: direction finders, attribute model
 
 log = logging.getLogger(__name__)
 
@@ -140,5 +147,6 @@ def failure_message(exc: BaseException, job: str) -> str:
     return user_message(exc)
 
 
-__all__ = ["EMIT_INTERVAL_S", "CancelToken", "Cancelled", "Progress", "Throttle", "UserError",
+__all__ = ["EMIT_INTERVAL_S", "CancelFn", "CancelToken", "Cancelled", "Fraction", "Progress",
+           "StepText", "Steps", "Throttle", "UserError",
            "counted", "failure_message", "is_internal", "no_progress", "text_steps", "user_message"]

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from explorer.core.demo import find_file, save_path
 from explorer.core.directions import run_dir_of
 from explorer.core.eval_classifier import CACHE_NAME, load_classifier
-from explorer.core.jobs import Cancelled, Progress
+from explorer.core.jobs import CancelFn, Cancelled, Progress
 from trainer.checkpoint import CheckpointError, LoadedModel, config_of, load_raw
 from trainer.errors import UserError
 from trainer.images import to_uint8
@@ -47,7 +47,6 @@ SAVED_NAME = "projections.pt"  # beside the checkpoint: the run's projected imag
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff")
 MAX_SAVED = 64  # the run's side file keeps the newest projections
 
-CancelFn = Callable[[], bool]
 
 
 class ProjectionError(UserError):

@@ -35,6 +35,7 @@ from explorer.core.fidelity import (
     pixel_vectors,
     precision_recall,
 )
+from explorer.core.jobs import StepText
 from trainer.checkpoint import (
     CheckpointError,
     config_of,
@@ -44,8 +45,6 @@ from trainer.checkpoint import (
 )
 from trainer.data import DataError, ImageData, StreamingData, in_memory, load_dataset
 from trainer.errors import UserError
-
-StepText = Callable[[str], None]  # one line per step; the job runner adapts it
 
 
 class QualityError(UserError):

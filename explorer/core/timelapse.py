@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from explorer.core.export import Steps
+from explorer.core.jobs import Steps
 from trainer.errors import UserError
 
 _STEP = re.compile(r"step_(\d+)\.png$")

@@ -17,8 +17,7 @@ import torch
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from explorer.core.export import Steps
-from explorer.core.jobs import CancelToken, Progress, counted
+from explorer.core.jobs import CancelToken, Progress, Steps, counted
 from explorer.core.sampling import chunk_slices
 from explorer.ui.jobs import Job
 from explorer.ui.render_worker import RenderResult

@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
 
 from explorer.core.export import (
     ExportError,
-    Steps,
     check_output_path,
     save_gif,
     save_png_strip,
 )
+from explorer.core.jobs import Steps
 from explorer.core.morph import MAX_FRAMES, MIN_FRAMES, morph_latents
 from explorer.core.render import ModelInfo
 from explorer.ui.endpoint_editor import EndpointEditor
