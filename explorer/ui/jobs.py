@@ -4,13 +4,15 @@
 explorer/core/jobs.py. ``Job`` runs it once on its own QThread and forwards what happens as
 signals, all delivered in the GUI thread (so slots may touch widgets):
 
-- ``progressed(fraction | None, text)``, throttled to ~20 a second (a finished one always passes);
+- ``progressed(fraction | None, text)``, throttled (``Throttle``: a report passes when it moves
+  the bar by 1% or 50 ms passed; the first and a finished one always pass);
 - then exactly one of ``completed(result)``, ``failed(message)`` or ``cancelled()``;
 - then ``finished()``, once the thread has been joined (the job can be started again or dropped).
 
-The error boundary is here and nowhere else: ``Cancelled`` -> ``cancelled``; a ``UserError`` ->
-``failed`` with its text, whole; any other exception is a bug -> ``failed`` with one
-``internal error: ...`` line, its traceback logged to stderr. The window stays usable either way.
+The error boundary is here (its rule, ``failure_message``, is shared with the render thread):
+``Cancelled`` -> ``cancelled``; a ``UserError`` -> ``failed`` with its text, whole; any other
+exception is a bug -> ``failed`` with one ``internal error: ...`` line, its traceback logged to
+stderr. The window stays usable either way.
 ``cancel()`` is thread-safe; the job stops at its next ``cancel.check()``. On application quit a
 running job is cancelled and joined, so Qt never destroys a running thread.
 """
@@ -32,6 +34,9 @@ from explorer.core.jobs import (
 )
 
 JobFn = Callable[[Progress, CancelToken], Any]
+# How long quitting waits for a cancelled job to reach its next check (jobs check at least
+# every few hundred milliseconds; a minute covers a slow step on a busy machine).
+QUIT_WAIT_MS = 60000
 
 
 class _Runner(QObject):
@@ -117,7 +122,7 @@ class Job(QObject):
     def _on_about_to_quit(self) -> None:
         if self._thread is not None:
             self.cancel()
-            self._thread.wait()
+            self._thread.wait(QUIT_WAIT_MS)
 
     def _on_thread_finished(self) -> None:
         thread, runner = self._thread, self._runner
