@@ -214,3 +214,27 @@ def test_timelapse_cancel_on_quit_writes_nothing(qtbot, readonly_run, tmp_path, 
     assert job.wait(TIMEOUT)
     qtbot.waitUntil(lambda: bool(cancelled), timeout=TIMEOUT)
     assert not failed and not exported and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fault, shown", [
+    (KeyError("lr"), "training stopped: internal error: KeyError: 'lr'"),
+    (ExportError(LONG), f"training stopped: {LONG}"),
+], ids=["bug", "user-error"])
+def test_training_thread_uses_the_same_boundary(qtbot, monkeypatch, tmp_path, tiny_cfg, caplog,
+                                                fault, shown):
+    from explorer.ui.train_worker import TrainThread, TrainWorker
+
+    def broken(*args, **kwargs):
+        raise fault
+        yield
+
+    monkeypatch.setattr("explorer.ui.train_worker.train", broken)
+    worker = TrainWorker(tmp_path / "r", tiny_cfg)
+    thread = TrainThread(worker)
+    failures: list[str] = []
+    worker.failed.connect(failures.append)
+    with qtbot.waitSignal(worker.finished, timeout=TIMEOUT):
+        thread.start()
+    qtbot.waitUntil(thread.is_finished, timeout=TIMEOUT)
+    assert failures == [shown]
+    assert any(r.exc_info for r in caplog.records) == isinstance(fault, KeyError)

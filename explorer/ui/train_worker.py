@@ -4,8 +4,10 @@ A thin adapter in the napari/superqt style: the Qt-free generator does the work,
 forwards each event as a signal carrying the event dataclass itself (plain data: numbers, numpy
 grids, CPU weight copies). Loss batches are merged so the GUI sees at most ~20 emissions a second
 however fast the loop runs; every other event passes straight through (after any held losses, so
-the order is kept). Any exception becomes ``failed(str)`` and ``finished`` is always the last
-signal, so no thread dies silently.
+the order is kept). Any exception becomes ``failed(str)`` by the jobs' rule (a UserError's text;
+a bug's one ``internal error`` line, its traceback logged) and ``finished`` is always the last
+signal, so no thread dies silently. Training is not a ``Job``: it streams many kinds of event
+and is steered (pause, resume, stop) while it runs, where a Job runs a function to one result.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from explorer.core.jobs import failure_message
 from trainer.config import RunConfig
 from trainer.events import (
     CheckpointSaved,
@@ -92,9 +95,9 @@ class TrainWorker(QObject):
                             on_loading=self.loading.emit):  # emitted from decoder threads
                 self._forward(ev)
             self._flush()
-        except Exception as e:  # the thread boundary: every error must reach the GUI
+        except Exception as e:  # the jobs' boundary: every error reaches the GUI as one line
             self._flush()
-            self.failed.emit(f"training stopped by an unexpected error: {type(e).__name__}: {e}")
+            self.failed.emit(f"training stopped: {failure_message(e, 'training')}")
         finally:
             self.data = None  # release the dataset (it may be large and on the GPU)
             self.finished.emit()
