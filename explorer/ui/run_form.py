@@ -25,35 +25,35 @@ from PySide6.QtWidgets import (
 
 from explorer.ui.form_widgets import Field, combo, select
 from explorer.ui.run_fields import (
-    ARCH_NAMES,
-    AUGMENT_NAMES,
-    COMPILE_NAMES,
     DATASETS,
+    FORM_FIELDS,
     LABELLED,
-    LOSS_NAMES,
-    PRECISION_NAMES,
     PRESET_HINTS,
     TEXT_FIELDS,
     TOOLTIPS,
     auto_device,
     available_devices,
     build_config,
+    choice_names,
     format_value,
     has_class_folders,
     matches_preset,
     run_dir_problem,
+    text_rows,
 )
 from explorer.ui.widgets import compact_combo
 from trainer.config import (
-    ARCHS,
     DEFAULT_PRESET_WHY,
-    LOSSES,
     PRESETS,
-    SIZES,
     RunConfig,
     apply_preset,
     default_preset,
 )
+
+
+def label(key: str) -> str:
+    """The row label a config field declares (trainer/config.py)."""
+    return FORM_FIELDS[key].param.label
 
 
 class RunForm(QWidget):
@@ -73,32 +73,28 @@ class RunForm(QWidget):
         self._run_dir_auto = True
 
         self.dataset = QComboBox()
-        for label, key in DATASETS:
-            self.dataset.addItem(label, key)
+        for shown, key in DATASETS:
+            self.dataset.addItem(shown, key)
         self.path_edit = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse_data_clicked)
-        self.path_label = QLabel("Image folder")
+        self.path_label = QLabel(label("path"))
         self.image_size = QComboBox()
-        for s in SIZES:
+        for s in choice_names("size"):
             self.image_size.addItem(f"{s} px", s)
-        self.arch = combo({a: ARCH_NAMES[a] for a in ARCHS})
-        self.loss = combo({k: LOSS_NAMES[k] for k in LOSSES})
-        self.conditional = QCheckBox("class-conditional")
+        self.arch = combo(choice_names("arch"))
+        self.loss = combo(choice_names("loss"))
+        self.conditional = QCheckBox(label("conditional"))
         self.preset = combo({**{p: p for p in PRESETS}, "custom": "custom"})
         self.preset_hint = QLabel()
         self.preset_hint.setStyleSheet("color: gray; font-size: 8pt;")
         self.preset_hint.setWordWrap(True)
         self.device = combo({d: d for d in available_devices()})
-        self.precision = combo(PRECISION_NAMES)
-        self.compile = combo(COMPILE_NAMES)
-        self.augment = combo(AUGMENT_NAMES)
-        self.augment.setToolTip(
-            "differentiable colour, translation and cutout of what the critic sees, real and "
-            "generated alike, its strength steered by the critic's overfitting signal r; it "
-            "keeps a critic from memorising a small dataset")
-        self.compile.setToolTip("torch.compile the training step (with CUDA graphs on a GPU); "
-                                "a step that cannot be compiled runs eager")
+        self.precision = combo(choice_names("precision"))
+        self.compile = combo(choice_names("compile"))
+        self.augment = combo(choice_names("augment"))
+        self.augment.setToolTip(TOOLTIPS["augment"])
+        self.compile.setToolTip(TOOLTIPS["compile"])
         self.edits = {k: QLineEdit() for k in TEXT_FIELDS}
         for k, e in self.edits.items():
             e.setWhatsThis(TOOLTIPS.get(k, ""))
@@ -116,25 +112,24 @@ class RunForm(QWidget):
         self.general_error.hide()
 
         data = self._data_form = QFormLayout()
-        data.addRow("Dataset", self.dataset)
+        data.addRow(label("dataset"), self.dataset)
         data.addRow(self.path_label, self.fields["path"])
-        data.addRow("Image size", self.image_size)
+        data.addRow(label("size"), self.image_size)
         model = QFormLayout()
-        model.addRow("Model", self.arch)
-        model.addRow("Loss", self.loss)
+        model.addRow(label("arch"), self.arch)
+        model.addRow(label("loss"), self.loss)
         model.addRow("", self.conditional)
-        model.addRow("Preset", self.preset)
+        model.addRow(label("preset"), self.preset)
         model.addRow("", self.preset_hint)
-        for k in ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic",
-                  "class_loss", "gp_lambda", "clip"):
+        for k in text_rows("model"):
             model.addRow(TEXT_FIELDS[k][1], self.fields[k])
-        model.addRow("Augmentation", self.augment)
+        model.addRow(label("augment"), self.augment)
         run = QFormLayout()
-        for k in ("steps", "preview_every", "checkpoint_every"):
+        for k in text_rows("run"):
             run.addRow(TEXT_FIELDS[k][1], self.fields[k])
-        run.addRow("Device", self.device)
-        run.addRow("Precision", self.precision)
-        run.addRow("Compile", self.compile)
+        run.addRow(label("device"), self.device)
+        run.addRow(label("precision"), self.precision)
+        run.addRow(label("compile"), self.compile)
         run.addRow("Run folder", self.fields["run_dir"])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
