@@ -24,9 +24,9 @@ from trainer.config import (
     RunConfig,
     Spec,
     apply_preset,
-    default_preset,
     params,
 )
+from trainer.device import default_preset_for
 from trainer.distributed import from_env
 from trainer.events import (
     CheckpointSaved,
@@ -37,7 +37,6 @@ from trainer.events import (
     StepStats,
     TrainControl,
 )
-from trainer.gan import resolve_device
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -85,7 +84,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     cfg = RunConfig.load(args.config) if args.config else RunConfig()
     device = args.device or cfg.train.device
     if args.preset or not args.config:
-        name = args.preset or _default_preset(device)
+        name = args.preset or default_preset_for(device)
         cfg = apply_preset(cfg, name)
 
     given: dict[str, dict] = {"data": {}, "model": {}, "train": {}}
@@ -96,22 +95,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if given["data"].get("dataset", cfg.data.dataset) == "shapes":
         given["data"].setdefault("path", "")
     cfg = cfg.with_changes(**given)
-    if args.conditional is None and cfg.data.dataset in ("celeba",):
-        cfg = cfg.with_changes(model={"conditional": False})
-    if args.conditional is None and cfg.data.dataset == "folder":
-        from trainer.data.folder import folder_is_labelled  # the loader's own rule
+    if args.conditional is None:
+        from trainer.data import has_classes  # the loader's own rule
 
-        if not folder_is_labelled(cfg.data.path):
+        if not has_classes(cfg.data.dataset, cfg.data.path):
             cfg = cfg.with_changes(model={"conditional": False})
     return cfg
-
-
-def _default_preset(device: str) -> str:
-    try:
-        dev = resolve_device(device).type
-    except RuntimeError:
-        dev = device
-    return default_preset(dev)
 
 
 def run(args: argparse.Namespace) -> int:

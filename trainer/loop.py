@@ -44,6 +44,7 @@ from trainer.checkpoint import (
 from trainer.config import ConfigError, RunConfig, TrainConfig
 from trainer.data import DataError, ImageData, StreamingData, load_dataset
 from trainer.data.decode import LoadProgress
+from trainer.device import resolve_device
 from trainer.distributed import DistInfo, any_rank, from_env, init, shutdown
 from trainer.events import (
     CheckpointSaved,
@@ -65,7 +66,7 @@ from trainer.fileio import (
     removed_on_failure,
     write_error_message,
 )
-from trainer.gan import GAN, nonfinite, resolve_device
+from trainer.gan import GAN, nonfinite
 from trainer.images import make_grid, to_uint8
 from trainer.runlock import LOCK_NAME, RunLock, RunLocked, remove_stale_temp_files
 from trainer.runlog import STAT_KEYS, truncate_log

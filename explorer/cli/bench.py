@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from explorer.core.bench import CONFIGS, run_bench
-    from trainer.gan import resolve_device
+    from trainer.device import resolve_device
 
     try:
         device = resolve_device(args.device)

@@ -37,7 +37,7 @@ def check_range(name: str, value: float, lo: float, hi: float) -> None:
 
 
 def load_renderer(path: Path, device: str) -> Renderer:
-    from trainer.gan import resolve_device  # torch device names; raises with a user message
+    from trainer.device import resolve_device  # torch device names; raises with a user message
 
     try:
         return Renderer.from_checkpoint(path, resolve_device(device))

@@ -25,7 +25,7 @@ from explorer.core.directions import (
 from trainer.checkpoint import CheckpointError, load_generator
 from trainer.config import ConfigError
 from trainer.data import DataError
-from trainer.gan import resolve_device
+from trainer.device import resolve_device
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

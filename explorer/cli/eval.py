@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.core.latent import check_seed
     from explorer.core.quality import QualityError, evaluate_checkpoint
     from trainer.checkpoint import CheckpointError
-    from trainer.gan import resolve_device
+    from trainer.device import resolve_device
 
     if args.n < 2 or args.classifier_steps < 1:
         print("error: --n must be >= 2 and --classifier-steps >= 1", file=sys.stderr)
@@ -81,8 +81,8 @@ def _watch(args: argparse.Namespace) -> int:
     """``eval --watch``: one line per new snapshot, the JSON rewritten after each."""
     from explorer.core.quality import QualityError, summary_lines, watch_run
     from trainer.checkpoint import CheckpointError
+    from trainer.device import resolve_device
     from trainer.fileio import atomic_write_text
-    from trainer.gan import resolve_device
 
     if args.patience < 1 or args.poll <= 0:
         print("error: --patience must be >= 1 and --poll > 0", file=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -16,6 +15,7 @@ from explorer.ui.main_window import MainWindow
 from explorer.ui.morph_view import MorphView
 from explorer.ui.quality_view import QualityView
 from explorer.ui.session import ModelSession
+from trainer.device import resolve_device
 
 APP_NAME = "Latent Lab"
 
@@ -28,7 +28,7 @@ def build_window(checkpoint: str | Path | None = None, settings: QSettings | Non
     before training anything. A checkpoint that cannot be opened is reported in a message box;
     the window is still returned. Needs a QApplication. Not shown: the caller decides.
     """
-    session = ModelSession(device="cuda" if torch.cuda.is_available() else "cpu")
+    session = ModelSession(device=resolve_device("auto").type)
     window = MainWindow(session, settings)
     generate = GenerateView(session)
     window.add_view("Generate", generate)

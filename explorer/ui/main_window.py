@@ -33,7 +33,7 @@ from explorer.core.timelapse import TimelapseError, export_run_timelapse
 from explorer.ui.session import ModelSession
 from explorer.ui.train_view import TrainView
 from trainer.checkpoint import CheckpointError
-from trainer.gan import resolve_device
+from trainer.device import resolve_device
 
 CLOSE_TIMEOUT_S = 60.0  # longest a close waits for the final checkpoint before giving up
 DEFAULT_RUNS_ROOT = Path.home() / "latent-lab" / "runs"

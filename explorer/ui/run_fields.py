@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import torch
-
 from trainer.config import (
     PRESETS,
     ConfigError,
@@ -23,7 +21,6 @@ from trainer.config import (
     TrainConfig,
     params,
 )
-from trainer.data.folder import folder_is_labelled
 
 # The form's rows come from the config fields' declarations (trainer/config.py): each field with
 # a form group is a row with its label and tooltip; the text fields are generated in declaration
@@ -50,7 +47,6 @@ def text_rows(group: str) -> list[str]:
 
 
 DATASETS = tuple((label, key) for key, label in choice_names("dataset").items())
-LABELLED = {"shapes", "mnist", "fashion-mnist", "cifar10"}  # datasets that always have classes
 # The text fields a preset sets (a preset stays selected while they hold its values).
 PRESET_KEYS = tuple(k for k in TEXT_FIELDS
                     if any(k in p.get(TEXT_FIELDS[k][0], {}) for p in PRESETS.values()))
@@ -61,24 +57,6 @@ PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so
                 "sngan": "spectral norm, hinge, projection critic, one critic step",
                 "custom": "your own values"}
 _DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
-
-
-def available_devices() -> list[str]:
-    devs = ["auto", "cpu"]
-    if torch.cuda.is_available():
-        devs.append("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devs.append("mps")
-    return devs
-
-
-def auto_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def has_class_folders(path: str) -> bool:
-    """Whether an image folder is labelled, by the loader's own rule (folder_is_labelled)."""
-    return bool(path) and folder_is_labelled(path)
 
 
 def parse_field(key: str, text: str) -> object:

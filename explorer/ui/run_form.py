@@ -27,16 +27,12 @@ from explorer.ui.form_widgets import Field, combo, select
 from explorer.ui.run_fields import (
     DATASETS,
     FORM_FIELDS,
-    LABELLED,
     PRESET_HINTS,
     TEXT_FIELDS,
     TOOLTIPS,
-    auto_device,
-    available_devices,
     build_config,
     choice_names,
     format_value,
-    has_class_folders,
     matches_preset,
     run_dir_problem,
     text_rows,
@@ -47,8 +43,9 @@ from trainer.config import (
     PRESETS,
     RunConfig,
     apply_preset,
-    default_preset,
 )
+from trainer.data import has_classes
+from trainer.device import available_devices, default_preset_for, device_type
 
 
 def label(key: str) -> str:
@@ -142,7 +139,7 @@ class RunForm(QWidget):
         for box in self.findChildren(QComboBox):  # long item texts must not widen the form
             compact_combo(box)
 
-        self.set_config(apply_preset(RunConfig(), default_preset(auto_device())))
+        self.set_config(apply_preset(RunConfig(), default_preset_for("auto")))
         for w in (self.dataset, self.image_size, self.arch, self.loss, self.device,
                   self.precision, self.compile, self.augment):
             w.currentIndexChanged.connect(self._on_field_changed)
@@ -164,7 +161,7 @@ class RunForm(QWidget):
             select(self.arch, cfg.model.arch)
             select(self.loss, cfg.train.loss)
             self.conditional.setChecked(cfg.model.conditional)
-            if cfg.data.dataset in LABELLED or cfg.model.conditional:
+            if cfg.model.conditional or has_classes(cfg.data.dataset, cfg.data.path):
                 self._wants_conditional = cfg.model.conditional
             select(self.device, cfg.train.device)
             select(self.precision, cfg.train.precision)
@@ -269,8 +266,7 @@ class RunForm(QWidget):
         self.path_label.setText("Image folder" if dataset == "folder" else "Download cache")
         self.path_edit.setPlaceholderText("" if dataset == "folder"
                                           else "default: ~/.cache/latent-lab/datasets")
-        labelled = dataset in LABELLED or (dataset == "folder"
-                                           and has_class_folders(self.path_edit.text().strip()))
+        labelled = has_classes(dataset, self.path_edit.text())
         if labelled != self._labelled:
             # Show an impossible choice as off, and give the user's choice back afterwards.
             self._filling = True
@@ -307,9 +303,9 @@ class RunForm(QWidget):
 
     def _update_preset_hint(self) -> None:
         name = self.preset.currentData()
-        dev = auto_device()
+        dev = device_type("auto")
         default = (f" (default here: {DEFAULT_PRESET_WHY.get(dev, DEFAULT_PRESET_WHY['cpu'])})"
-                   if name == default_preset(dev) else "")
+                   if name == default_preset_for(dev) else "")
         self.preset_hint.setText(f"in use: {name}: {PRESET_HINTS[name]}{default}")
 
     def _on_run_dir_edited(self, _text: str) -> None:
