@@ -21,6 +21,7 @@ from trainer.config import (
     TrainConfig,
     params,
 )
+from trainer.runfolder import RunFolder
 
 # The form's rows come from the config fields' declarations (trainer/config.py): each field with
 # a form group is a row with its label and tooltip; the text fields are generated in declaration
@@ -146,6 +147,6 @@ def build_config(base: RunConfig, texts: dict[str, str],
 def run_dir_problem(text: str) -> str | None:
     if not text.strip():
         return "choose a folder for the run"
-    if (Path(text.strip()).expanduser() / "checkpoint.pt").exists():
+    if RunFolder(Path(text.strip()).expanduser()).checkpoint.exists():
         return "this folder holds a run already: Resume it, or choose another"
     return None
