@@ -58,6 +58,15 @@ def _parse(argv: list[str]) -> RunConfig:
     return config_from_args(p.parse_args(["--device", "cpu", *argv]))
 
 
+def test_every_field_is_declared_with_its_metadata():
+    """A field added without ``param`` would get no check, no flag and no row: refuse it."""
+    from trainer.config import SECTIONS
+
+    for section, cls in SECTIONS.items():
+        plain = [f.name for f in dataclasses.fields(cls) if "param" not in f.metadata]
+        assert not plain, f"{section} fields without param(...): {plain}"
+
+
 def test_names_are_unique_where_the_form_keys_them():
     shown = [s.name for s in params() if s.param.form]
     assert len(shown) == len(set(shown))

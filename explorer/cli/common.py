@@ -10,9 +10,8 @@ from typing import Any
 
 from explorer.core.render import Renderer
 from trainer.checkpoint import CheckpointError
+from trainer.config import DEVICES
 from trainer.fileio import atomic_write_text
-
-DEVICES = ("cpu", "auto", "cuda", "mps")
 
 
 class UsageError(Exception):

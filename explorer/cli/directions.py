@@ -23,7 +23,7 @@ from explorer.core.directions import (
     save_directions,
 )
 from trainer.checkpoint import CheckpointError, load_generator
-from trainer.config import ConfigError
+from trainer.config import DEVICES, ConfigError
 from trainer.data import DataError
 from trainer.device import resolve_device
 
@@ -55,7 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--append", action="store_true",
                    help="keep the directions already in the output file and add these after "
                    "them (e.g. supervised with --project-out, then raw SeFa)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="auto (default) = cuda, else mps, else cpu")
 
 
 def _methods(text: str) -> tuple[str, ...]:

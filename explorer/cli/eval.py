@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import write_report
+from trainer.config import DEVICES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-after-idle", type=float, default=None, metavar="SECONDS",
                    help="with --watch: end after this long without a new snapshot "
                         "(default: until Ctrl-C)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="auto (default) = cuda, else mps, else cpu")
     p.add_argument("--classifier-steps", type=int, default=500,
                    help="training steps of the eval classifier when it is not cached yet")
     p.add_argument("--retrain-classifier", action="store_true",
