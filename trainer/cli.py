@@ -91,7 +91,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     for spec in config_flags():
         value = getattr(args, spec.dest)
         if value is not None:
-            given[spec.section][spec.name] = tuple(value) if isinstance(value, list) else value
+            given[spec.section][spec.name] = value
     if given["data"].get("dataset", cfg.data.dataset) == "shapes":
         given["data"].setdefault("path", "")
     cfg = cfg.with_changes(**given)
