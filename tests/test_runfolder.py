@@ -118,6 +118,28 @@ def test_best_marker_is_where_the_run_folder_says(readonly_run, tmp_path):
     assert load_generator(run.path / "best").step == 4
 
 
+@pytest.mark.parametrize("leftover", ["checkpoint", "snapshot", "none"])
+def test_form_and_loop_agree_on_a_folder_that_holds_a_run(tmp_path, tiny_cfg, leftover):
+    """The form refuses to start in exactly the folders the loop would refuse (a folder holding
+    only snapshots included), instead of enabling Start for a run that then fails."""
+    from explorer.ui.run_fields import run_dir_problem
+    from trainer.events import Failed
+    from trainer.loop import train
+
+    run = RunFolder(tmp_path / "run")
+    run.snapshots.mkdir(parents=True)
+    if leftover == "checkpoint":
+        run.checkpoint.write_bytes(b"x")
+    elif leftover == "snapshot":
+        run.snapshot(4).write_bytes(b"x")
+    form_refuses = run_dir_problem(str(run.path)) is not None
+    events = train(run.path, tiny_cfg)
+    first = next(events)
+    events.close()  # ends the run (and its lock) at once
+    loop_refuses = isinstance(first, Failed) and "already holds a run" in first.message
+    assert form_refuses == loop_refuses == (leftover != "none")
+
+
 @pytest.mark.parametrize(("files", "is_run"), [
     ((), False), ((RunFolder.CHECKPOINT,), False), ((RunFolder.LOG,), True),
     ((RunFolder.CONFIG,), True)])

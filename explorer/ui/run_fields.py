@@ -147,6 +147,6 @@ def build_config(base: RunConfig, texts: dict[str, str],
 def run_dir_problem(text: str) -> str | None:
     if not text.strip():
         return "choose a folder for the run"
-    if RunFolder(Path(text.strip()).expanduser()).checkpoint.exists():
+    if RunFolder(Path(text.strip()).expanduser()).holds_run():  # the loop's own rule
         return "this folder holds a run already: Resume it, or choose another"
     return None

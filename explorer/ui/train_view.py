@@ -296,7 +296,7 @@ class TrainView(QWidget):
         self._running = False
         self.display.progress.finish()
         self.form.setEnabled(True)
-        if RunFolder(self.form.run_dir()).checkpoint.exists():
+        if RunFolder(self.form.run_dir()).holds_run():
             self.form.new_run()  # Start = another new run; Resume continues this one
         self.form.revalidate()
         if self._phase != "idle":
