@@ -119,6 +119,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    # A new field is one param(...) line: its rule (ints, number, pair, one_of, boolean, text),
+    # help= (the --flag's help and the form's tooltip), form="model"/"run" and label= for a form
+    # row (omit both to keep it out of the form), flag=None to keep it out of `train`'s flags.
     # Form rows of a group follow this order.
     loss: str = param("wgan-gp", one_of(LOSSES), form="model", label="Loss",
                       help="wgan-gp (the course presets') or hinge (sngan)",
