@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from explorer.ui.run_fields import has_class_folders
 from main import main
-from trainer.data import DataError
+from trainer.data import DataError, has_classes
 from trainer.data.attributes_csv import read_attributes_csv
 from trainer.data.folder import folder_is_labelled, load_image_folder
 
@@ -70,7 +69,7 @@ def test_cli_window_and_loader_agree_on_classes(tmp_path, name):
     loaded = load_image_folder(root, 8)
     assert loaded.class_names == LAYOUTS[name]
     assert folder_is_labelled(root) == bool(LAYOUTS[name])  # the CLI's default
-    assert has_class_folders(str(root)) == bool(LAYOUTS[name])  # the window's
+    assert has_classes("folder", str(root)) == bool(LAYOUTS[name])  # the window's
     if not LAYOUTS[name]:  # one class folder, or folders without images: every image is used
         assert len(loaded) == sum(1 for p in root.rglob("*.png"))
 

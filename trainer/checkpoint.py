@@ -14,8 +14,10 @@ with ``torch.load(weights_only=True)``, which refuses to execute code from the f
     rng                     {"torch": cpu state, "loop": loop generator state, "cuda": [...]}
     kind                    "full" (resumable) or "snapshot" (G_ema only, for exploring)
 
-``RUN/best`` (or ``best`` inside a run folder) names the snapshot that ``eval --over-steps``
-marked best in ``RUN/best.json``; ``resolve_checkpoint`` turns it into the file.
+``checkpoint_state`` assembles that dict from a training GAN; ``load_raw`` reads it back. Where a
+run keeps its checkpoints is RunFolder's (trainer/runfolder.py). ``RUN/best`` (or ``best`` inside
+a run folder) names the snapshot that ``eval --over-steps`` marked best in ``RUN/best.json``;
+``resolve_checkpoint`` turns it into the file.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -33,14 +35,30 @@ from trainer.config import SIZES, ConfigError, RunConfig
 from trainer.errors import UserError
 from trainer.models import build_generator
 from trainer.plainfile import PlainFileError, load_plain, save_plain
+from trainer.runfolder import RunFolder
+
+if TYPE_CHECKING:
+    from trainer.data import ImageData, StreamingData
+    from trainer.gan import GAN
 
 FORMAT = "latent-lab-checkpoint"
 VERSION = 1
-BEST_NAME = "best.json"  # in a run folder: {"step", "path" (relative to the run folder), ...}
 
 
 class CheckpointError(UserError):
     """A checkpoint cannot be used; the message is meant for the user."""
+
+
+def checkpoint_state(gan: GAN, cfg: RunConfig, data: ImageData | StreamingData,
+                     full: bool) -> dict[str, Any]:
+    """The checkpoint of a training GAN in the schema above: ``full`` = resumable (both networks,
+    optimisers, RNG), else a snapshot (G_ema only)."""
+    state = {"config": cfg.to_json(), "step": gan.step, "channels": data.channels,
+             "size": data.size, "class_names": list(data.class_names),
+             "attribute_names": list(data.attribute_names)}
+    if full:
+        return {**state, "kind": "full", **gan.state_dict()}
+    return {**state, "kind": "snapshot", "G_ema": gan.G_ema.state_dict()}
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -123,10 +141,7 @@ def is_resumable(path: Path) -> bool:
 
 def find_checkpoint(run_dir: Path) -> Path | None:
     """The newest checkpoint of a run folder: checkpoint.pt, else the last snapshot."""
-    if (run_dir / "checkpoint.pt").is_file():
-        return run_dir / "checkpoint.pt"
-    snaps = sorted((run_dir / "snapshots").glob("step_*.pt"))
-    return snaps[-1] if snaps else None
+    return RunFolder(run_dir).newest_checkpoint()
 
 
 def resolve_checkpoint(path: Path | str) -> Path:
@@ -136,8 +151,8 @@ def resolve_checkpoint(path: Path | str) -> Path:
     if path.is_dir():
         found = find_checkpoint(path)
         if found is None:
-            raise CheckpointError(f"{path} holds no checkpoint (expected checkpoint.pt or "
-                                  "snapshots/step_*.pt in it)")
+            raise CheckpointError(f"{path} holds no checkpoint (expected {RunFolder.CHECKPOINT} "
+                                  f"or {RunFolder.SNAPSHOTS}/step_*.pt in it)")
         return found
     if path.name == "best" and not path.exists():
         return best_checkpoint(path.parent)
@@ -146,7 +161,7 @@ def resolve_checkpoint(path: Path | str) -> Path:
 
 def best_checkpoint(run_dir: Path) -> Path:
     """The checkpoint recorded in run_dir/best.json; CheckpointError with a user message."""
-    marker = Path(run_dir) / BEST_NAME
+    marker = RunFolder(run_dir).best
     hint = f"run `python main.py eval --checkpoint {run_dir} --over-steps` to mark one"
     try:
         rel = json.loads(marker.read_text(encoding="utf-8"))["path"]

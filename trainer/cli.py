@@ -19,20 +19,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from trainer.config import (
-    ARCHS,
-    AUGMENT,
-    AUGMENT_AUTO_IMAGES,
-    COMPILE,
-    DATASETS,
-    LOSSES,
-    PRECISIONS,
     PRESETS,
-    SIZES,
     ConfigError,
     RunConfig,
+    Spec,
     apply_preset,
-    default_preset,
+    params,
 )
+from trainer.device import default_preset_for
 from trainer.distributed import from_env
 from trainer.events import (
     CheckpointSaved,
@@ -43,7 +37,6 @@ from trainer.events import (
     StepStats,
     TrainControl,
 )
-from trainer.gan import resolve_device
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,98 +46,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="hyper-parameter preset (default: sngan on CPU/MPS, reference on CUDA; "
                    "docs/recipes.md)")
-    p.add_argument("--dataset", choices=DATASETS, help="default: shapes")
-    p.add_argument("--data-path", help="image folder, or download cache for torchvision sets")
-    p.add_argument("--attributes-csv", help="per-image attribute CSV for an image folder")
-    p.add_argument("--size", type=int, choices=SIZES, help="image size in px (default 32)")
-    p.add_argument("--n-images", type=int, help="number of Shapes images (default 20000)")
-    p.add_argument("--arch", choices=ARCHS,
-                   help="dcgan (the course's), mlp, or sngan (spectral-norm projection critic, "
-                   "class-conditional BatchNorm generator; the sngan preset's)")
-    p.add_argument("--loss", choices=LOSSES, help="wgan-gp (the course presets') or hinge (sngan)")
-    cond = p.add_mutually_exclusive_group()
-    cond.add_argument("--conditional", dest="conditional", action="store_true", default=None,
-                      help="class-conditional model (default when the data has classes)")
-    cond.add_argument("--unconditional", dest="conditional", action="store_false")
-    p.add_argument("--z-dim", type=int)
-    p.add_argument("--width", type=int, help="base channel count")
-    p.add_argument("--steps", type=int, help="generator steps in total")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--lr-critic", type=float,
-                   help="the critic's learning rate (default: --lr; two time-scales)")
-    p.add_argument("--class-loss", type=float,
-                   help="weight of the SN-GAN critic's auxiliary class head (AC-GAN) for "
-                   "conditional models; 0 = projection only (sngan preset: 1)")
-    p.add_argument("--betas", type=float, nargs=2)
-    p.add_argument("--n-critic", type=int)
-    p.add_argument("--gp-lambda", type=float)
-    p.add_argument("--clip", type=float, help="weight clip bound for wgan-clip")
-    p.add_argument("--ema-decay", type=float)
-    p.add_argument("--augment", choices=AUGMENT,
-                   help="adaptive differentiable augmentation of what the critic sees: auto "
-                   f"(default) = on for datasets under {AUGMENT_AUTO_IMAGES} images")
-    p.add_argument("--augment-target", type=float,
-                   help="the overfitting signal r that augmentation steers to (default 0.6)")
-    p.add_argument("--preview-every", type=int)
-    p.add_argument("--checkpoint-every", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None)
-    p.add_argument("--gp-impl", choices=("explicit", "autograd"),
-                   help="gradient penalty: explicit input gradient (default, first-order only) or "
-                   "autograd's double backward (the reference)")
-    p.add_argument("--compile", choices=COMPILE,
-                   help="torch.compile the step: auto (default) = on a single CUDA GPU, with CUDA "
-                   "graphs; falls back to eager if compiling fails")
-    p.add_argument("--precision", choices=PRECISIONS,
-                   help="fp32 (default) or bf16 autocast of the critic's scores and the generator "
-                   "(for GPUs; the penalty stays fp32; critic-gradient error 0.28%% at 32 px "
-                   "against float64, 1e-6 for fp32)")
+    add_config_flags(p)
     p.add_argument("--dry-run", action="store_true", help="print the config and exit")
 
 
-_DATA_FLAGS = {"dataset": "dataset", "data_path": "path", "attributes_csv": "attributes_csv",
-               "size": "size", "n_images": "n_images"}
-_MODEL_FLAGS = {"arch": "arch", "z_dim": "z_dim", "width": "width", "conditional": "conditional"}
-_TRAIN_FLAGS = {"loss": "loss", "steps": "steps", "batch_size": "batch_size", "lr": "lr",
-                "lr_critic": "lr_critic", "class_loss": "class_loss", "augment": "augment",
-                "augment_target": "augment_target",
-                "betas": "betas", "n_critic": "n_critic", "gp_lambda": "gp_lambda", "clip": "clip",
-                "ema_decay": "ema_decay", "preview_every": "preview_every",
-                "checkpoint_every": "checkpoint_every", "seed": "seed", "device": "device",
-                "gp_impl": "gp_impl", "compile": "compile", "precision": "precision"}
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per config field that has one, from the field's declaration (trainer/config.py):
+    its rule gives the type or choices, its help the help. Every flag defaults to None: only the
+    flags given override the config."""
+    for spec in config_flags():
+        acc, kw = spec.param.accepts, {"help": spec.param.help.replace("%", "%%") or None}
+        if acc.kind == "bool":
+            group = p.add_mutually_exclusive_group()
+            group.add_argument(spec.flag, dest=spec.dest, action="store_true", default=None, **kw)
+            if spec.param.off_flag:
+                group.add_argument(spec.param.off_flag, dest=spec.dest, action="store_false")
+            continue
+        if acc.kind == "choice":
+            kw["choices"] = acc.choices
+            if all(isinstance(c, int) for c in acc.choices):
+                kw["type"] = int
+        elif acc.kind == "int":
+            kw["type"] = int
+        elif acc.kind == "float":
+            kw["type"] = float
+        elif acc.kind == "pair":
+            kw.update(type=float, nargs=2)
+        p.add_argument(spec.flag, dest=spec.dest, default=None, **kw)
+
+
+def config_flags() -> list[Spec]:
+    """The config fields that have a `train` flag."""
+    return [s for s in params() if s.flag]
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     cfg = RunConfig.load(args.config) if args.config else RunConfig()
     device = args.device or cfg.train.device
     if args.preset or not args.config:
-        name = args.preset or _default_preset(device)
+        name = args.preset or default_preset_for(device)
         cfg = apply_preset(cfg, name)
 
-    def pick(flags: dict[str, str]) -> dict:
-        return {f: getattr(args, a) for a, f in flags.items() if getattr(args, a) is not None}
+    given: dict[str, dict] = {"data": {}, "model": {}, "train": {}}
+    for spec in config_flags():
+        value = getattr(args, spec.dest)
+        if value is not None:
+            given[spec.section][spec.name] = value
+    if given["data"].get("dataset", cfg.data.dataset) == "shapes":
+        given["data"].setdefault("path", "")
+    cfg = cfg.with_changes(**given)
+    if args.conditional is None:
+        from trainer.data import has_classes  # the loader's own rule
 
-    data = pick(_DATA_FLAGS)
-    if data.get("dataset", cfg.data.dataset) == "shapes":
-        data.setdefault("path", "")
-    cfg = cfg.with_changes(data=data, model=pick(_MODEL_FLAGS), train=pick(_TRAIN_FLAGS))
-    if args.conditional is None and cfg.data.dataset in ("celeba",):
-        cfg = cfg.with_changes(model={"conditional": False})
-    if args.conditional is None and cfg.data.dataset == "folder":
-        from trainer.data.folder import folder_is_labelled  # the loader's own rule
-
-        if not folder_is_labelled(cfg.data.path):
+        if not has_classes(cfg.data.dataset, cfg.data.path):
             cfg = cfg.with_changes(model={"conditional": False})
     return cfg
-
-
-def _default_preset(device: str) -> str:
-    try:
-        dev = resolve_device(device).type
-    except RuntimeError:
-        dev = device
-    return default_preset(dev)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """Run configuration: frozen dataclasses, validated on construction, JSON round-trip.
 
-A wrong value raises ``ConfigError`` naming the field and what it accepts, so the CLI and the GUI
-can show it next to the field instead of failing later inside training.
+A wrong value raises ``ConfigError`` naming the field and what it accepts (its ``field`` is the
+dotted name), so the CLI and the GUI can show it next to the field instead of failing later inside
+training. Each field is declared once with ``param`` (trainer/params.py): its rule, help text,
+`train` flag and run-form row live on that line, and the CLI and the form are generated from it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from trainer.errors import UserError
+from trainer.params import (
+    Spec,
+    boolean,
+    first_bad,
+    ints,
+    number,
+    one_of,
+    pair,
+    param,
+    specs_of,
+    text,
+)
 
 DATASETS = ("shapes", "folder", "mnist", "fashion-mnist", "cifar10", "celeba")
 SIZES = (8, 16, 32, 64, 128)
@@ -27,6 +41,27 @@ COMPILE = ("auto", "on", "off")
 PRECISIONS = ("fp32", "bf16")
 
 
+class ConfigError(UserError, ValueError):
+    """A configuration value is out of range; the message names the field.
+
+    ``field`` is the dotted name of the field at fault ("train.lr"), or None when the fault is
+    not one field's (an unknown key, a file that is not JSON): the form marks that field's row.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_params(obj: Any, section: str) -> None:
+    """ConfigError for the first field of ``obj`` that breaks its declared rule."""
+    bad = first_bad(obj, section)
+    if bad is not None:
+        spec, v = bad
+        raise ConfigError(f"{spec.name} must be {spec.param.accepts.text} (got {v!r})",
+                          field=spec.key)
+
+
 # "augment: auto" turns augmentation on below this many training images: ADA and DiffAugment
 # gain most on hundreds to a few thousand images and little on tens of thousands.
 AUGMENT_AUTO_IMAGES = 5000
@@ -37,140 +72,148 @@ def augment_on(setting: str, n_images: int) -> bool:
     return setting == "ada" or (setting == "auto" and n_images < AUGMENT_AUTO_IMAGES)
 
 
-class ConfigError(UserError, ValueError):
-    """A configuration value is out of range; the message names the field."""
-
-
-def _check(cond: bool, name: str, allowed: str, value: Any) -> None:
-    if not cond:
-        raise ConfigError(f"{name} must be {allowed} (got {value!r})")
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 @dataclass(frozen=True)
 class DataConfig:
-    dataset: str = "shapes"
-    size: int = 32
+    dataset: str = param("shapes", one_of(DATASETS), form="data", label="Dataset",
+                         help="default: shapes",
+                         names={"shapes": "Shapes (built-in)", "folder": "Image folder",
+                                "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST",
+                                "cifar10": "CIFAR-10", "celeba": "CelebA"})
+    size: int = param(32, one_of(SIZES), form="data", label="Image size",
+                      help="image size in px (default 32)")
     # Image folder path, or the download cache for torchvision sets ("" = ~/.cache/latent-lab).
-    path: str = ""
+    path: str = param("", text(), flag="--data-path", form="data", label="Image folder",
+                      help="image folder, or download cache for torchvision sets")
     # Optional CSV of per-image attributes for an image folder (filename column + numeric columns).
-    attributes_csv: str = ""
+    attributes_csv: str = param("", text(), help="per-image attribute CSV for an image folder")
     # Number of procedurally generated images (Shapes only).
-    n_images: int = 20000
-    seed: int = 0
+    n_images: int = param(20000, ints(16, 1_000_000),
+                          help="number of Shapes images (default 20000)")
+    seed: int = param(0, ints(0, MAX_SEED), flag=None, help="seed of the Shapes images")
 
     def __post_init__(self) -> None:
-        _check(self.dataset in DATASETS, "dataset", "one of " + ", ".join(DATASETS), self.dataset)
-        _check(self.size in SIZES, "size", "one of " + ", ".join(map(str, SIZES)), self.size)
-        _check(
-            _is_int(self.n_images) and 16 <= self.n_images <= 1_000_000,
-            "n_images", "an integer in [16, 1000000]", self.n_images,
-        )
-        _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed",
-               f"an integer in [0, {MAX_SEED}]", self.seed)
-        if self.dataset == "folder":
-            _check(bool(self.path), "path", "an image folder for dataset 'folder'", self.path)
+        check_params(self, "data")
+        if self.dataset == "folder" and not self.path:
+            raise ConfigError(f"path must be an image folder for dataset 'folder' (got "
+                              f"{self.path!r})", field="data.path")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str = "dcgan"
-    z_dim: int = 64
+    arch: str = param("dcgan", one_of(ARCHS), form="model", label="Model",
+                      help="dcgan (the course's), mlp, or sngan (spectral-norm projection critic, "
+                      "class-conditional BatchNorm generator; the sngan preset's)",
+                      names={"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)",
+                             "sngan": "SN-GAN (spectral norm, projection critic)"})
+    z_dim: int = param(64, ints(1, 1024), form="model", label="z size",
+                       help="length of the latent vector z")
     # Base channel count: the widest layer has width * 2**(levels-1) channels.
-    width: int = 32
-    conditional: bool = True
+    width: int = param(32, ints(4, 512), form="model", label="Width",
+                       help="base channel count of both networks")
+    conditional: bool = param(True, boolean(), off_flag="--unconditional", form="model",
+                              label="class-conditional",
+                              help="class-conditional model (default when the data has classes)")
 
     def __post_init__(self) -> None:
-        _check(self.arch in ARCHS, "arch", "one of " + ", ".join(ARCHS), self.arch)
-        _check(_is_int(self.z_dim) and 1 <= self.z_dim <= 1024, "z_dim", "an integer in [1, 1024]",
-               self.z_dim)
-        _check(_is_int(self.width) and 4 <= self.width <= 512, "width", "an integer in [4, 512]",
-               self.width)
-        _check(isinstance(self.conditional, bool), "conditional", "true or false", self.conditional)
+        check_params(self, "model")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = "wgan-gp"
-    steps: int = 3000  # generator steps
-    batch_size: int = 64
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.9)
-    n_critic: int = 2
+    # A new field is one param(...) line: its rule (ints, number, pair, one_of, boolean, text),
+    # help= (the --flag's help and the form's tooltip), form="model"/"run" and label= for a form
+    # row (omit both to keep it out of the form), flag=None to keep it out of `train`'s flags.
+    # Form rows of a group follow this order.
+    loss: str = param("wgan-gp", one_of(LOSSES), form="model", label="Loss",
+                      help="wgan-gp (the course presets') or hinge (sngan)",
+                      names={"wgan-gp": "WGAN-GP", "wgan-clip": "WGAN (weight clipping)",
+                             "bce": "BCE (non-saturating)", "hinge": "Hinge (SN-GAN)"})
+    steps: int = param(3000, ints(1, 10_000_000), form="run", label="Total steps",
+                       help="generator steps in total")
+    batch_size: int = param(64, ints(2, 4096), form="model", label="Batch size",
+                            help="images per step")
+    lr: float = param(2e-4, number(0, 1, lo_open=True), form="model", label="Learning rate",
+                      help="the generator's learning rate (Adam)")
     # The critic's learning rate; None = lr. Two time-scales (a faster critic) suit the SN-GAN
     # recipe, whose critic takes one step per generator step.
-    lr_critic: float | None = None
-    gp_lambda: float = 10.0
+    lr_critic: float | None = param(
+        None, number(0, 1, lo_open=True, or_none="the generator's lr"), form="model",
+        label="Critic lr", help="the critic's learning rate (default: --lr; two time-scales)",
+        tip="the critic's learning rate; empty = the learning rate above (two time-scales: a "
+            "faster critic suits one critic step per generator step)")
+    betas: tuple[float, float] = param((0.5, 0.9), pair(0, 1, hi_open=True), form="model",
+                                       label="Adam betas", help="Adam's beta1 and beta2")
+    n_critic: int = param(2, ints(1, 100), form="model", label="Critic steps",
+                          help="critic updates per generator update")
     # Weight of an auxiliary classification loss (AC-GAN) on the SN-GAN critic's features, for
     # conditional models: the critic learns the classes on real images, the generator is pulled
     # toward samples of the asked class. 0 = projection only.
-    class_loss: float = 0.0
+    class_loss: float = param(
+        0.0, number(0, 100), form="model", label="Class head weight",
+        help="weight of the SN-GAN critic's auxiliary class head (AC-GAN) for conditional "
+             "models; 0 = projection only (sngan preset: 1)",
+        tip="weight of the SN-GAN critic's auxiliary class head (conditional SN-GAN models "
+            "only); 0 = projection only")
+    gp_lambda: float = param(10.0, number(0, 1000), form="model", label="λ (penalty)",
+                             help="weight of the gradient penalty (WGAN-GP only)")
+    clip: float = param(0.01, number(0, 10, lo_open=True), form="model", label="Weight clip",
+                        help="weight clip bound for wgan-clip",
+                        tip="weight clipping bound (weight-clipping WGAN only)")
     # "explicit": the critic's input gradient written out as forward ops (no double backward);
     # "autograd": the reference double-backward penalty. Same values to ~1e-10 in float64.
-    gp_impl: str = "explicit"
+    gp_impl: str = param("explicit", one_of(("explicit", "autograd"), "'explicit' or 'autograd'"),
+                         help="gradient penalty: explicit input gradient (default, first-order "
+                         "only) or autograd's double backward (the reference)")
     # "auto": torch.compile (with CUDA graphs) on a single CUDA GPU, eager elsewhere; "on": try
     # it on any device; "off": eager. A step that fails to compile runs eager (trainer/speed.py).
-    compile: str = "auto"
+    compile: str = param(
+        "auto", one_of(COMPILE), form="run", label="Compile",
+        help="torch.compile the step: auto (default) = on a single CUDA GPU, with CUDA graphs; "
+             "falls back to eager if compiling fails",
+        tip="torch.compile the training step (with CUDA graphs on a GPU); a step that cannot "
+            "be compiled runs eager",
+        names={"auto": "auto (on a CUDA GPU)", "on": "on (any device)", "off": "off (eager)"})
     # "bf16": autocast the critic's scores and the generator to bfloat16, the gradient penalty
     # stays float32 (for GPUs; critic-gradient error 0.28% at 32 px against float64, 1e-6 for
     # fp32, as README says; opt-in until a run shows it harmless).
-    precision: str = "fp32"
-    clip: float = 0.01  # weight clipping bound for wgan-clip
+    precision: str = param(
+        "fp32", one_of(PRECISIONS), form="run", label="Precision",
+        help="fp32 (default) or bf16 autocast of the critic's scores and the generator (for "
+             "GPUs; the penalty stays fp32; critic-gradient error 0.28% at 32 px against "
+             "float64, 1e-6 for fp32)",
+        names={"fp32": "fp32 (exact)",
+               "bf16": "bf16 scores, fp32 penalty (for GPUs; ~0.3% gradient error)"})
     # Differentiable augmentation of what the critic sees, its strength adapted to the overfitting
     # signal r (trainer/augment.py). "auto": on for datasets under AUGMENT_AUTO_IMAGES images.
-    augment: str = "auto"
-    augment_target: float = 0.6
-    ema_decay: float = 0.999
-    log_every: int = 10  # read losses back from the device every N steps (one host sync)
-    preview_every: int = 100
-    checkpoint_every: int = 500
-    seed: int = 0
-    device: str = "auto"
-    preset: str = "custom"
+    augment: str = param(
+        "auto", one_of(AUGMENT), form="model", label="Augmentation",
+        help="adaptive differentiable augmentation of what the critic sees: auto (default) = on "
+             f"for datasets under {AUGMENT_AUTO_IMAGES} images",
+        tip="differentiable colour, translation and cutout of what the critic sees, real and "
+            "generated alike, its strength steered by the critic's overfitting signal r; it "
+            "keeps a critic from memorising a small dataset",
+        names={"auto": f"auto (on under {AUGMENT_AUTO_IMAGES} images)",
+               "ada": "adaptive, always on", "off": "off"})
+    augment_target: float = param(
+        0.6, number(0, 1, lo_open=True, hi_open=True),
+        help="the overfitting signal r that augmentation steers to (default 0.6)")
+    ema_decay: float = param(0.999, number(0, 1, hi_open=True),
+                             help="decay of the generator's moving average used for sampling")
+    # Read losses back from the device every N steps (one host sync).
+    log_every: int = param(10, ints(1), flag=None, help="steps between loss read-backs")
+    preview_every: int = param(100, ints(1), form="run", label="Preview every",
+                               help="steps between sample grids")
+    checkpoint_every: int = param(500, ints(1), form="run", label="Checkpoint every",
+                                  help="steps between checkpoints")
+    seed: int = param(0, ints(0, MAX_SEED), help="seed of the weights, noise and batches")
+    device: str = param("auto", one_of(DEVICES), form="run", label="Device",
+                        help="auto = cuda, else mps, else cpu")
+    # The preset the values came from (--preset applies one; the trainer's own flag).
+    preset: str = param("custom", text(), flag=None, form="model", label="Preset",
+                        help="the named hyper-parameter preset the values came from")
 
     def __post_init__(self) -> None:
-        _check(self.loss in LOSSES, "loss", "one of " + ", ".join(LOSSES), self.loss)
-        _check(_is_int(self.steps) and 1 <= self.steps <= 10_000_000, "steps",
-               "an integer in [1, 10000000]", self.steps)
-        _check(_is_int(self.batch_size) and 2 <= self.batch_size <= 4096, "batch_size",
-               "an integer in [2, 4096]", self.batch_size)
-        _check(_is_num(self.lr) and 0 < self.lr <= 1, "lr", "a number in (0, 1]", self.lr)
-        betas = tuple(self.betas) if isinstance(self.betas, (list, tuple)) else self.betas
-        _check(isinstance(betas, tuple) and len(betas) == 2 and all(_is_num(b) and 0 <= b < 1
-               for b in betas), "betas", "two numbers in [0, 1)", self.betas)
-        object.__setattr__(self, "betas", (float(betas[0]), float(betas[1])))
-        _check(_is_int(self.n_critic) and 1 <= self.n_critic <= 100, "n_critic",
-               "an integer in [1, 100]", self.n_critic)
-        _check(_is_num(self.gp_lambda) and 0 <= self.gp_lambda <= 1000, "gp_lambda",
-               "a number in [0, 1000]", self.gp_lambda)
-        _check(self.gp_impl in ("explicit", "autograd"), "gp_impl", "'explicit' or 'autograd'",
-               self.gp_impl)
-        _check(self.compile in COMPILE, "compile", "one of " + ", ".join(COMPILE), self.compile)
-        _check(self.precision in PRECISIONS, "precision", "one of " + ", ".join(PRECISIONS),
-               self.precision)
-        _check(_is_num(self.clip) and 0 < self.clip <= 10, "clip", "a number in (0, 10]", self.clip)
-        _check(self.lr_critic is None or (_is_num(self.lr_critic) and 0 < self.lr_critic <= 1),
-               "lr_critic", "a number in (0, 1], or null for the generator's lr", self.lr_critic)
-        _check(_is_num(self.class_loss) and 0 <= self.class_loss <= 100, "class_loss",
-               "a number in [0, 100]", self.class_loss)
-        _check(self.augment in AUGMENT, "augment", "one of " + ", ".join(AUGMENT), self.augment)
-        _check(_is_num(self.augment_target) and 0 < self.augment_target < 1, "augment_target",
-               "a number in (0, 1)", self.augment_target)
-        _check(_is_num(self.ema_decay) and 0 <= self.ema_decay < 1, "ema_decay",
-               "a number in [0, 1)", self.ema_decay)
-        for name in ("log_every", "preview_every", "checkpoint_every"):
-            v = getattr(self, name)
-            _check(_is_int(v) and v >= 1, name, "an integer >= 1", v)
-        _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed",
-               f"an integer in [0, {MAX_SEED}]", self.seed)
-        _check(self.device in DEVICES, "device", "one of " + ", ".join(DEVICES), self.device)
+        check_params(self, "train")
 
 
 @dataclass(frozen=True)
@@ -204,7 +247,7 @@ class RunConfig:
             try:
                 parts[key] = sub(**part)
             except ConfigError as e:
-                raise ConfigError(f"{key}.{e}") from None
+                raise ConfigError(f"{key}.{e}", field=e.field) from None
         return cls(**parts)
 
     @classmethod
@@ -234,6 +277,21 @@ class RunConfig:
         for name, changes in sections.items():
             kw[name] = replace(getattr(self, name), **changes)
         return replace(self, **kw)
+
+
+SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def params() -> list[Spec]:
+    """Every config field with its metadata, section by section in declaration order: what the
+    `train` flags and the run form's rows are generated from."""
+    return [s for name, cls in SECTIONS.items() for s in specs_of(cls, name)]
+
+
+def spec(key: str) -> Spec:
+    """The field named ``key`` ("train.lr")."""
+    section, name = key.split(".", 1)
+    return next(s for s in specs_of(SECTIONS[section], section) if s.name == name)
 
 
 def _reject_unknown(d: dict, known: set[str], where: str) -> None:

@@ -187,19 +187,3 @@ class GAN:
 
 def nonfinite(values: list[float]) -> bool:
     return any(v != v or v in (float("inf"), float("-inf")) for v in values)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for, but no CUDA GPU is available here "
-                           "(use --device auto or cpu)")
-    if name == "mps" and not (getattr(torch.backends, "mps", None)
-                              and torch.backends.mps.is_available()):
-        raise RuntimeError("device 'mps' was asked for, but Apple MPS is not available here")
-    return torch.device(name)

@@ -3,14 +3,8 @@
 No Qt and no printing: the CLI prints the events, the GUI worker forwards them as signals. The
 caller steers it through a ``TrainControl`` (pause / resume / stop from any thread).
 
-Run folder layout::
-
-    config.json              the RunConfig
-    checkpoint.pt            latest full checkpoint (resumable), replaced atomically
-    snapshots/step_*.pt      G_ema-only checkpoints every checkpoint_every steps (for exploring)
-    log.jsonl                one JSON object per generator step, appended as training goes
-    previews/step_*.png      fixed-noise sample grids
-    train.lock               held (an OS lock) by the one process training the folder
+The run folder's layout (its config, checkpoint, snapshots, log, previews and lock) is
+``RunFolder``'s (trainer/runfolder.py); what a checkpoint holds is checkpoint.py's.
 
 Crash safety: every file is replaced atomically; the log is flushed before each checkpoint, and
 a resume truncates it back to the checkpoint's step, so after a crash each step is logged
@@ -36,6 +30,7 @@ from PIL import Image
 from trainer import augment
 from trainer.checkpoint import (
     CheckpointError,
+    checkpoint_state,
     config_of,
     load_raw,
     mismatch_message,
@@ -44,6 +39,7 @@ from trainer.checkpoint import (
 from trainer.config import ConfigError, RunConfig, TrainConfig
 from trainer.data import DataError, ImageData, StreamingData, load_dataset
 from trainer.data.decode import LoadProgress
+from trainer.device import resolve_device
 from trainer.distributed import DistInfo, any_rank, from_env, init, shutdown
 from trainer.errors import UserError
 from trainer.events import (
@@ -66,15 +62,15 @@ from trainer.fileio import (
     removed_on_failure,
     write_error_message,
 )
-from trainer.gan import GAN, nonfinite, resolve_device
+from trainer.gan import GAN, nonfinite
 from trainer.images import make_grid, to_uint8
-from trainer.runlock import LOCK_NAME, RunLock, RunLocked, remove_stale_temp_files
+from trainer.runfolder import RunFolder
+from trainer.runlock import RunLock, RunLocked, remove_stale_temp_files
 from trainer.runlog import STAT_KEYS, truncate_log
 
 Data = ImageData | StreamingData
 
 PREVIEW_COLS = 8
-_START_FILES = ("previews", "snapshots", "config.json", "log.jsonl")  # what a new run creates
 
 
 class RunError(UserError):
@@ -98,7 +94,7 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
     try:
         # A run that fails to start takes back the folders it made (rank 0 makes them, and its
         # lock file), if empty.
-        with removed_on_failure(run_dir, (LOCK_NAME,)) if dist.is_main \
+        with removed_on_failure(run_dir, (RunFolder.LOCK,)) if dist.is_main \
                 else contextlib.nullcontext():
             gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading,
                                                 total_steps, lock)
@@ -106,7 +102,7 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         if total != cfg.train.steps:  # the new target is the run's own (Resume, progress bar)
             cfg = cfg.with_changes(train={"steps": total})
             if dist.is_main:
-                cfg.save(run_dir / "config.json")
+                cfg.save(RunFolder(run_dir).config)
     except (RunError, RunLocked, DataError, CheckpointError, ConfigError, RuntimeError,
             OSError) as e:
         lock.release()
@@ -147,7 +143,8 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
            dist: DistInfo, on_loading: LoadProgress | None = None,
            total_steps: int | None = None, lock: RunLock | None = None
            ) -> tuple[GAN, Data, RunConfig, int]:
-    ckpt_path = run_dir / "checkpoint.pt"
+    run = RunFolder(run_dir)
+    ckpt_path = run.checkpoint
     state = None
     if resume and not ckpt_path.is_file():
         raise RunError(f"nothing to resume: {ckpt_path} does not exist")
@@ -161,7 +158,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if lock is not None:
             lock.acquire()  # one writer per folder; before anything in it is read or written
         remove_stale_temp_files(run_dir)  # partial files of a killed run
-        restart = not resume and _unfinished_start(run_dir)
+        restart = not resume and run.unfinished_start()
     if resume:
         state = load_raw(ckpt_path)
         if state.get("kind") != "full":
@@ -170,7 +167,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if total_steps is not None and total_steps < state["step"]:
             raise RunError(f"the run is already at step {state['step']}: ask for at least that "
                            f"many steps in total to continue it (got {total_steps})")
-    elif ckpt_path.exists() or any((run_dir / "snapshots").glob("step_*.pt")):
+    elif run.holds_run():
         raise RunError(f"{run_dir} already holds a run; resume it or choose another folder")
     device = init(dist, resolve_device(cfg.train.device))
     if data is None:
@@ -192,28 +189,19 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
             raise RunError(f"{ckpt_path} does not match its config: "
                            f"{mismatch_message(e)}") from None
         if dist.is_main:
-            truncate_log(run_dir / "log.jsonl", gan.step)
+            truncate_log(run.log, gan.step)
     elif dist.is_main:
         if restart:  # a run killed before its first checkpoint: nothing to resume, start over
-            for p in (run_dir / "previews").glob("step_*.png"):
+            for p in run.preview_files():
                 p.unlink()
             gan.notes.append(f"{run_dir} held a run stopped before its first checkpoint; it "
                              "starts over")
-        with removed_on_failure(run_dir, _START_FILES):  # all or none (a full disk midway)
-            (run_dir / "previews").mkdir(exist_ok=True)
-            (run_dir / "snapshots").mkdir(exist_ok=True)
-            cfg.save(run_dir / "config.json")
-            atomic_write_text(run_dir / "log.jsonl", "")
+        with removed_on_failure(run_dir, RunFolder.START_FILES):  # all or none (a full disk)
+            run.previews.mkdir(exist_ok=True)
+            run.snapshots.mkdir(exist_ok=True)
+            cfg.save(run.config)
+            atomic_write_text(run.log, "")
     return gan, data, cfg, gan.step
-
-
-def _unfinished_start(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds what a run leaves before its first checkpoint (its log or
-    previews, no checkpoint): the leftovers of a killed run, which a new run replaces."""
-    log = run_dir / "log.jsonl"
-    return not (run_dir / "checkpoint.pt").exists() and (
-        (log.is_file() and log.stat().st_size > 0)
-        or any((run_dir / "previews").glob("step_*.png")))
 
 
 def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainControl,
@@ -226,7 +214,7 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
     last_good: int | None = gan.step if gan.step else None
     notified = 0  # gan.notes already reported
     # Other ranks log nowhere: their loss values only feed their own (silent) events.
-    log_path = run_dir / "log.jsonl" if main else Path(os.devnull)
+    log_path = RunFolder(run_dir).log if main else Path(os.devnull)
     log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - held for the run
     t0 = time.perf_counter()
     try:
@@ -343,7 +331,7 @@ def _preview(gan: GAN, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
              data: Data) -> Preview:
     tiles = to_uint8(gan.sample_ema(z, y)).cpu().numpy()
     grid = make_grid(tiles, cols=PREVIEW_COLS)
-    path = run_dir / "previews" / f"step_{gan.step:07d}.png"
+    path = RunFolder(run_dir).preview(gan.step)
     with atomic_open(path, "wb") as f:
         Image.fromarray(grid).save(f, format="PNG")
     return Preview(gan.step, grid, path, gan.ema_state_cpu(), _critic_view(gan, data))
@@ -360,22 +348,12 @@ def _critic_view(gan: GAN, data: Data) -> np.ndarray | None:
     return make_grid(to_uint8(augment.apply(x, q)).cpu().numpy(), cols=PREVIEW_COLS)
 
 
-def checkpoint_state(gan: GAN, cfg: RunConfig, data: Data, full: bool) -> dict:
-    state = {"config": cfg.to_json(), "step": gan.step, "channels": data.channels,
-             "size": data.size, "class_names": list(data.class_names),
-             "attribute_names": list(data.attribute_names)}
-    if full:
-        return {**state, "kind": "full", **gan.state_dict()}
-    return {**state, "kind": "snapshot", "G_ema": gan.G_ema.state_dict()}
-
-
 def _save(gan: GAN, cfg: RunConfig, data: Data, run_dir: Path, snapshot: bool) -> CheckpointSaved:
-    path = run_dir / "checkpoint.pt"
-    save_checkpoint(path, checkpoint_state(gan, cfg, data, full=True))
+    run = RunFolder(run_dir)
+    save_checkpoint(run.checkpoint, checkpoint_state(gan, cfg, data, full=True))
     if snapshot:
-        save_checkpoint(run_dir / "snapshots" / f"step_{gan.step:07d}.pt",
-                        checkpoint_state(gan, cfg, data, full=False))
-    return CheckpointSaved(gan.step, path)
+        save_checkpoint(run.snapshot(gan.step), checkpoint_state(gan, cfg, data, full=False))
+    return CheckpointSaved(gan.step, run.checkpoint)
 
 
 def _weights_finite(gan: GAN) -> bool:
@@ -404,7 +382,7 @@ def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
     """Stop on a NaN/inf: roll back to the checkpoint (always finite: nothing else is saved)."""
     bad = gan.step
     advice = _nan_advice(gan.cfg.train)
-    ckpt = run_dir / "checkpoint.pt"
+    ckpt = RunFolder(run_dir).checkpoint
     state = None
     if last_good is not None and ckpt.is_file():
         try:
@@ -415,7 +393,7 @@ def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
         gan.load_state_dict(state)
         if _weights_finite(gan):
             if gan.dist.is_main:
-                truncate_log(run_dir / "log.jsonl", gan.step)
+                truncate_log(RunFolder(run_dir).log, gan.step)
             return Failed(bad, f"training went NaN/inf near step {bad}: it stopped and the "
                           f"run was rolled back to its checkpoint of step {gan.step} ({ckpt}). "
                           f"{advice} before resuming.")

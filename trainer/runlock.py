@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 from trainer.errors import UserError
-
-LOCK_NAME = "train.lock"
+from trainer.runfolder import RunFolder
 
 try:
     import fcntl
@@ -75,7 +74,7 @@ class RunLock:
     """The writer's lock on one run folder. ``acquire`` raises RunLocked if it is taken."""
 
     def __init__(self, run_dir: Path | str) -> None:
-        self.path = Path(run_dir) / LOCK_NAME
+        self.path = RunFolder(run_dir).lock
         self._fd: int | None = None
 
     @property
@@ -126,7 +125,7 @@ class RunLock:
 def holder(run_dir: Path | str) -> str | None:
     """Who is training ``run_dir`` now ("process 123 on host (since ...)"), or None if nobody
     is (also when the folder or its lock file does not exist, or locks are unsupported)."""
-    path = Path(run_dir) / LOCK_NAME
+    path = RunFolder(run_dir).lock
     if not path.is_file() or (fcntl is None and msvcrt is None):
         return None
     try:
@@ -142,18 +141,12 @@ def holder(run_dir: Path | str) -> str | None:
     return _describe(_read(path).lstrip("\x00 "))
 
 
-# The temp names fileio.atomic_open gives the files a training run writes (".<name>.*.tmp").
-_TRAIN_TEMP = (("", ".checkpoint.pt.*.tmp"), ("", ".config.json.*.tmp"),
-               ("", ".log.jsonl.*.tmp"), ("snapshots", ".step_*.pt.*.tmp"),
-               ("previews", ".step_*.png.*.tmp"))
-
-
 def remove_stale_temp_files(run_dir: Path | str) -> list[Path]:
     """Delete the partial files a killed training run left behind. Only the lock holder may
     call this (no other process writes those files then); other temp files are left alone."""
     run_dir = Path(run_dir)
     removed = []
-    for sub, pattern in _TRAIN_TEMP:
+    for sub, pattern in RunFolder.TRAIN_TEMP:
         for p in (run_dir / sub).glob(pattern):
             with contextlib.suppress(OSError):
                 p.unlink()

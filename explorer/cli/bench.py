@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import write_report
+from trainer.config import DEVICES
 from trainer.errors import UserError
 
 
@@ -39,7 +40,8 @@ def _presets(text: str) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="auto (default) = cuda, else mps, else cpu")
     p.add_argument("--config", choices=("32px", "64px", "128px", "all"), default="all",
                    help="named config: 128px = the reference model (z 200, width 64, batch 128, "
                    "n_critic 5), 64px the same at 64 px, 32px the cpu-fast preset")
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from explorer.core.bench import CONFIGS, run_bench
-    from trainer.gan import resolve_device
+    from trainer.device import resolve_device
 
     try:
         device = resolve_device(args.device)

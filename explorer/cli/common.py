@@ -10,10 +10,9 @@ from typing import Any
 
 from explorer.core.render import Renderer
 from trainer.checkpoint import CheckpointError
+from trainer.config import DEVICES
 from trainer.errors import UserError
 from trainer.fileio import atomic_write_text
-
-DEVICES = ("cpu", "auto", "cuda", "mps")
 
 
 class UsageError(UserError):
@@ -38,7 +37,7 @@ def check_range(name: str, value: float, lo: float, hi: float) -> None:
 
 
 def load_renderer(path: Path, device: str) -> Renderer:
-    from trainer.gan import resolve_device  # torch device names; raises with a user message
+    from trainer.device import resolve_device  # torch device names; raises with a user message
 
     try:
         return Renderer.from_checkpoint(path, resolve_device(device))

@@ -23,8 +23,9 @@ from explorer.core.directions import (
 )
 from explorer.core.jobs import Cancelled
 from trainer.checkpoint import load_generator
+from trainer.config import DEVICES
+from trainer.device import resolve_device
 from trainer.errors import UserError
-from trainer.gan import resolve_device
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,7 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--append", action="store_true",
                    help="keep the directions already in the output file and add these after "
                    "them (e.g. supervised with --project-out, then raw SeFa)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="auto (default) = cuda, else mps, else cpu")
 
 
 def _methods(text: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import write_report
+from trainer.config import DEVICES
 from trainer.errors import UserError
 
 
@@ -42,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-after-idle", type=float, default=None, metavar="SECONDS",
                    help="with --watch: end after this long without a new snapshot "
                         "(default: until Ctrl-C)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="auto (default) = cuda, else mps, else cpu")
     p.add_argument("--classifier-steps", type=int, default=500,
                    help="training steps of the eval classifier when it is not cached yet")
     p.add_argument("--retrain-classifier", action="store_true",
@@ -53,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from explorer.core.latent import check_seed
     from explorer.core.quality import evaluate_checkpoint
-    from trainer.gan import resolve_device
+    from trainer.device import resolve_device
 
     if args.n < 2 or args.classifier_steps < 1:
         print("error: --n must be >= 2 and --classifier-steps >= 1", file=sys.stderr)
@@ -80,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     """``eval --watch``: one line per new snapshot, the JSON rewritten after each."""
     from explorer.core.quality import summary_lines, watch_run
+    from trainer.device import resolve_device
     from trainer.fileio import atomic_write_text
-    from trainer.gan import resolve_device
 
     if args.patience < 1 or args.poll <= 0:
         print("error: --patience must be >= 1 and --poll > 0", file=sys.stderr)

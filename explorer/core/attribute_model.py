@@ -19,12 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.core.demo import find_file, save_path
+from explorer.core.demo import run_folder
 from explorer.core.directions import DirectionsError
 from explorer.core.jobs import CancelFn, Cancelled, Fraction
 from trainer.config import DataConfig
 from trainer.data import DataError, ImageData, in_memory, load_dataset
 from trainer.plainfile import PlainFileError, load_plain, save_plain
+from trainer.runfolder import RunFolder
 
 FORMAT = "latent-lab-attribute-model"
 VERSION = 1
@@ -198,7 +199,7 @@ def attribute_model_for_run(run_dir: Path, data_cfg: DataConfig, steps: int = 10
                             ) -> AttributeModel | None:
     """The run's cached attribute model, trained (and cached) on its real data if missing or
     trained on other data. ``train=False`` returns None instead of training."""
-    path = find_file(Path(run_dir), "attribute_model.pt")
+    path = run_folder(run_dir).attribute_model
     key = json.dumps(dataclasses.asdict(data_cfg), sort_keys=True)
     if path.is_file():
         try:
@@ -219,5 +220,6 @@ def attribute_model_for_run(run_dir: Path, data_cfg: DataConfig, steps: int = 10
                                   data_key=key)
     # Caching is an optimisation: a read-only run folder still gets its directions.
     with contextlib.suppress(OSError):
-        save_attribute_model(save_path(Path(run_dir), "attribute_model.pt"), model)
+        save_attribute_model(run_folder(run_dir).side_save_path(RunFolder.ATTRIBUTE_MODEL),
+                             model)
     return model

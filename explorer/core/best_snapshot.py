@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from explorer.core.demo import write_dir
-from trainer.checkpoint import BEST_NAME
 from trainer.fileio import atomic_write_text
+from trainer.runfolder import RunFolder
 
 
 def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -28,19 +28,21 @@ def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 def mark_best(run_dir: Path, row: dict[str, Any], n: int) -> dict[str, Any]:
     """Record the best snapshot in run_dir/best.json, so ``--checkpoint RUN/best`` opens it in
     every command. Returns the JSON's "best" entry (with where it was written, or why not)."""
-    best = {"step": row["step"], "path": str(run_dir / "snapshots" / row["snapshot"]),
+    run = RunFolder(run_dir)
+    snap = run.snapshots / row["snapshot"]
+    best = {"step": row["step"], "path": str(snap),
             "fd": row["fd"], "rule": "lowest FD; ties: higher precision + recall"}
-    marker = {"step": row["step"], "path": f"snapshots/{row['snapshot']}", "fd": row["fd"],
+    marker = {"step": row["step"], "path": snap.relative_to(run.path).as_posix(), "fd": row["fd"],
               "precision": row.get("precision"), "recall": row.get("recall"), "n": n,
               "rule": best["rule"]}
     if write_dir(run_dir) != run_dir:
         best["marker_error"] = "the bundled demo is never written to"
         return best
     try:
-        atomic_write_text(run_dir / BEST_NAME, json.dumps(marker, indent=2) + "\n")
-        best["marker"] = str(run_dir / BEST_NAME)
+        atomic_write_text(run.best, json.dumps(marker, indent=2) + "\n")
+        best["marker"] = str(run.best)
     except OSError as e:
-        best["marker_error"] = f"cannot write {run_dir / BEST_NAME}: {e.strerror or e}"
+        best["marker_error"] = f"cannot write {run.best}: {e.strerror or e}"
     return best
 
 

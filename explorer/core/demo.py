@@ -10,17 +10,18 @@ the window opens on first launch, so a newcomer can explore before training anyt
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 from pathlib import Path
+
+from trainer.runfolder import RunFolder
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
 
 
 def demo_run_folder() -> Path | None:
     """The demo run folder, or None if this installation does not ship it."""
-    return DEMO_DIR if (DEMO_DIR / "checkpoint.pt").is_file() else None
+    return DEMO_DIR if RunFolder(DEMO_DIR).checkpoint.is_file() else None
 
 
 def _is_demo(run_dir: Path) -> bool:
@@ -38,7 +39,7 @@ def write_dir(run_dir: Path) -> Path:
     retrained one that a later version ships."""
     if not _is_demo(run_dir):
         return Path(run_dir)
-    return Path.home() / "latent-lab" / f"demo-{_model_id(DEMO_DIR / 'checkpoint.pt')}"
+    return Path.home() / "latent-lab" / f"demo-{_model_id(RunFolder(DEMO_DIR).checkpoint)}"
 
 
 def _model_id(path: Path) -> str:
@@ -59,16 +60,8 @@ def _hash_file(path: str, mtime_ns: int, size: int) -> str:
     return h.hexdigest()[:12]
 
 
-def save_path(run_dir: Path, name: str) -> Path:
-    """``write_dir(run_dir) / name``, its folder created if possible (a failed write says why)."""
-    path = write_dir(run_dir) / name
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def find_file(run_dir: Path, name: str) -> Path:
-    """``name`` as last saved for run_dir: the write_dir copy if there is one, else the
-    folder's own (which may not exist)."""
-    saved = write_dir(run_dir) / name
-    return saved if saved.is_file() else Path(run_dir) / name
+def run_folder(path: Path | str) -> RunFolder:
+    """The run folder of a checkpoint, a snapshot or a run folder, with its side files
+    (directions, cached classifiers, projections) read from and saved to ``write_dir``."""
+    run = RunFolder.of(path)
+    return RunFolder(run.path, side_dir=write_dir(run.path))

@@ -18,11 +18,11 @@ from explorer.core.directions import (
     DirectionsError,
     orthogonalize,
     project_out,
-    run_dir_of,
 )
 from explorer.core.jobs import CancelFn, Progress
 from explorer.core.latent import check_seed
 from trainer.checkpoint import LoadedModel
+from trainer.runfolder import RunFolder
 
 METHODS = ("sefa", "ganspace", "supervised")
 # Samples drawn for the GANSpace and supervised fits: a handful is enough to run, a million is
@@ -69,7 +69,7 @@ class ComputeOptions:
 def run_folder(model: LoadedModel) -> Path:
     if model.path is None:
         raise DirectionsError("this model has no checkpoint file yet; save one first")
-    return run_dir_of(model.path)
+    return RunFolder.of(model.path).path
 
 
 def compute_directions(model: LoadedModel, opts: ComputeOptions,

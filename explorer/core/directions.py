@@ -14,9 +14,10 @@ from pathlib import Path
 
 import torch
 
-from explorer.core.demo import find_file, save_path
+from explorer.core.demo import run_folder
 from trainer.errors import UserError
 from trainer.plainfile import PlainFileError, load_plain, save_plain
+from trainer.runfolder import RunFolder
 
 SOURCES = ("sefa", "ganspace", "supervised", "conditional", "example")
 FORMAT = "latent-lab-directions"
@@ -166,24 +167,15 @@ def offset(directions: Sequence[Direction], alphas: Sequence[float]) -> torch.Te
 
 # --- persistence -----------------------------------------------------------------------------
 
-def run_dir_of(checkpoint: Path | str) -> Path:
-    """The run folder of a checkpoint file, a snapshot, or a run folder itself."""
-    p = Path(checkpoint)
-    run_dir = p if p.is_dir() else p.parent
-    if run_dir.name == "snapshots":  # a snapshot's run folder is one level up
-        run_dir = run_dir.parent
-    return run_dir
-
-
 def directions_path(checkpoint: Path | str) -> Path:
     """The ``directions.pt`` to load for a checkpoint (its run folder's, or a saved copy of the
     bundled demo's; see demo.write_dir). It may not exist."""
-    return find_file(run_dir_of(checkpoint), "directions.pt")
+    return run_folder(checkpoint).directions
 
 
 def directions_save_path(checkpoint: Path | str) -> Path:
     """Where saving the directions of a checkpoint writes ``directions.pt``."""
-    return save_path(run_dir_of(checkpoint), "directions.pt")
+    return run_folder(checkpoint).side_save_path(RunFolder.DIRECTIONS)
 
 
 def save_directions(path: Path | str, directions: Sequence[Direction]) -> None:

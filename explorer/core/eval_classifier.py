@@ -18,13 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.core.demo import find_file, save_path
+from explorer.core.demo import run_folder
 from explorer.core.jobs import StepText
 from trainer.config import DataConfig
 from trainer.plainfile import PlainFileError, load_plain, save_plain
+from trainer.runfolder import RunFolder
 
 FORMAT, VERSION = "latent-lab-eval-classifier", 1
-CACHE_NAME = "eval_classifier.pt"
+CACHE_NAME = RunFolder.EVAL_CLASSIFIER
 INPUT = 32  # images are resized to 32x32 first: one architecture serves every image size
 FEATURES = 128
 
@@ -184,7 +185,7 @@ def classifier_for_run(run_dir: Path | None, data_cfg: DataConfig, data: Any, st
                        progress: StepText | None = None) -> tuple[EvalClassifier, str]:
     """The run's cached classifier, else a new one (cached if possible). Returns (clf, note)."""
     key = data_key(data_cfg)
-    path = find_file(Path(run_dir), CACHE_NAME) if run_dir is not None else None
+    path = run_folder(run_dir).eval_classifier if run_dir is not None else None
     if path is not None and path.is_file() and not retrain:
         clf = load_classifier(path)
         if clf is not None and clf.data_key == key:
@@ -194,7 +195,7 @@ def classifier_for_run(run_dir: Path | None, data_cfg: DataConfig, data: Any, st
     clf = train_classifier(data, key, steps, device=device, progress=progress)
     if run_dir is None:
         return clf, "not cached (no run folder)"
-    path = save_path(Path(run_dir), CACHE_NAME)
+    path = run_folder(run_dir).side_save_path(CACHE_NAME)
     try:
         save_classifier(path, clf)
     except OSError as e:

@@ -30,20 +30,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from explorer.core.demo import find_file, save_path
-from explorer.core.directions import run_dir_of
-from explorer.core.eval_classifier import CACHE_NAME, load_classifier
+from explorer.core.demo import run_folder
+from explorer.core.eval_classifier import load_classifier
 from explorer.core.jobs import CancelFn, Cancelled, Progress
 from trainer.checkpoint import CheckpointError, LoadedModel, config_of, load_raw
 from trainer.errors import UserError
 from trainer.images import to_uint8
 from trainer.models import build_critic
 from trainer.plainfile import PlainFileError, load_plain, save_plain
+from trainer.runfolder import RunFolder
 
 FEATURES = ("auto", "classifier", "critic", "none")
 LATENT_FORMAT, LATENT_VERSION = "latent-lab-latent", 1
 SAVED_FORMAT, SAVED_VERSION = "latent-lab-projections", 1
-SAVED_NAME = "projections.pt"  # beside the checkpoint: the run's projected images
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff")
 MAX_SAVED = 64  # the run's side file keeps the newest projections
 
@@ -167,7 +166,7 @@ def classifier_features(model: LoadedModel) -> tuple[FeatureFn, Any] | None:
     """The run's cached eval classifier as a feature function, or None if there is none."""
     if model.path is None:
         return None
-    clf = load_classifier(find_file(run_dir_of(model.path), CACHE_NAME))
+    clf = load_classifier(run_folder(model.path).eval_classifier)
     if clf is None or clf.net.body[0].in_channels != model.channels:
         return None
     net = clf.net
@@ -452,7 +451,7 @@ class SavedProjection:
 
 def saved_path(checkpoint: Path | str) -> Path:
     """The run's ``projections.pt`` to read (a saved copy for the bundled demo)."""
-    return find_file(run_dir_of(checkpoint), SAVED_NAME)
+    return run_folder(checkpoint).projections
 
 
 def load_saved(checkpoint: Path | str, z_dim: int, n_classes: int) -> list[SavedProjection]:
@@ -482,7 +481,7 @@ def save_saved(checkpoint: Path | str, items: list[SavedProjection]) -> Path:
 
     The bundled demo is never written: its file goes to the user's demo folder."""
     items = items[-MAX_SAVED:]
-    path = save_path(run_dir_of(checkpoint), SAVED_NAME)
+    path = run_folder(checkpoint).side_save_path(RunFolder.PROJECTIONS)
     payload: dict[str, Any] = {
         "names": [it.name for it in items],
         "z": torch.stack([it.z.float() for it in items]),

@@ -45,6 +45,7 @@ from trainer.checkpoint import (
 )
 from trainer.data import DataError, ImageData, StreamingData, in_memory, load_dataset
 from trainer.errors import UserError
+from trainer.runfolder import RunFolder
 
 
 class QualityError(UserError):
@@ -216,8 +217,7 @@ def resolve_run(path: Path) -> tuple[Path, Path]:
         path = resolve_checkpoint(path)
     except CheckpointError as e:
         raise QualityError(str(e)) from None
-    run_dir = path.parent.parent if path.parent.name == "snapshots" else path.parent
-    return path, run_dir
+    return path, RunFolder.of(path).path
 
 
 PATIENCE = 3  # evaluations without gain before advising to stop training
@@ -305,7 +305,7 @@ def watch_run(path: Path, n: int = 2000, device: str | torch.device = "cpu",
     seen: set[str] = set()
     idle_since = time.monotonic()
     while not should_stop():
-        new = [p for p in sorted((run_dir / "snapshots").glob("step_*.pt")) if p.name not in seen]
+        new = [p for p in RunFolder(run_dir).snapshot_files() if p.name not in seen]
         for snap in new:
             if should_stop():
                 break
@@ -382,7 +382,7 @@ def _over_steps(run_dir: Path, clf: EvalClassifier, real: RealSet, z_dim: int, c
                 device: str | torch.device, seed: int, progress: StepText) -> list[dict[str, Any]]:
     """G_ema figures of every snapshot in run_dir/snapshots, in step order."""
     return [_snapshot_row(snap, clf, real, z_dim, cond, device, seed, progress)
-            for snap in sorted((run_dir / "snapshots").glob("step_*.pt"))]
+            for snap in RunFolder(run_dir).snapshot_files()]
 
 
 def _snapshot_row(snap: Path, clf: EvalClassifier, real: RealSet, z_dim: int, cond: bool,

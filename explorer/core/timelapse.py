@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from explorer.core.jobs import Steps
 from trainer.errors import UserError
+from trainer.runfolder import RunFolder
 
 _STEP = re.compile(r"step_(\d+)\.png$")
 
@@ -28,7 +29,7 @@ class TimelapseError(UserError):
 def preview_frames(run_dir: Path | str) -> list[tuple[int, Path]]:
     """(step, path) of every preview grid of a run folder, in step order."""
     found = []
-    for p in (Path(run_dir) / "previews").glob("step_*.png"):
+    for p in RunFolder(run_dir).preview_files():
         m = _STEP.search(p.name)
         if m:
             found.append((int(m.group(1)), p))

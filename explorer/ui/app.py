@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -16,6 +15,8 @@ from explorer.ui.main_window import MainWindow
 from explorer.ui.morph_view import MorphView
 from explorer.ui.quality_view import QualityView
 from explorer.ui.session import ModelSession
+from trainer.device import resolve_device
+from trainer.runfolder import RunFolder
 
 APP_NAME = "Latent Lab"
 
@@ -28,7 +29,7 @@ def build_window(checkpoint: str | Path | None = None, settings: QSettings | Non
     before training anything. A checkpoint that cannot be opened is reported in a message box;
     the window is still returned. Needs a QApplication. Not shown: the caller decides.
     """
-    session = ModelSession(device="cuda" if torch.cuda.is_available() else "cpu")
+    session = ModelSession(device=resolve_device("auto").type)
     window = MainWindow(session, settings)
     generate = GenerateView(session)
     window.add_view("Generate", generate)
@@ -36,13 +37,13 @@ def build_window(checkpoint: str | Path | None = None, settings: QSettings | Non
     window.add_view("Morph", MorphView(session))
     window.add_view("Quality", QualityView(session))
     demo = demo_run_folder() if open_demo and not checkpoint else None
-    if demo is not None and window.open_checkpoint(demo / "checkpoint.pt"):
+    if demo is not None and window.open_checkpoint(RunFolder(demo).checkpoint):
         window.tabs.setCurrentWidget(generate)
         window.statusBar().showMessage("Demo model opened: a conditional WGAN-GP trained on "
                                        "Shapes. Train your own in the Train tab.", 15000)
     if checkpoint:
         path = Path(checkpoint)
-        if path.is_dir() and ((path / "log.jsonl").is_file() or (path / "config.json").is_file()):
+        if RunFolder(path).is_run():
             window.open_run_folder(path)  # a run folder: curves, grid and its model
         else:
             window.open_checkpoint(path)

@@ -34,7 +34,8 @@ from explorer.ui.jobs import Job
 from explorer.ui.session import ModelSession
 from explorer.ui.train_view import TrainView
 from trainer.checkpoint import CheckpointError
-from trainer.gan import resolve_device
+from trainer.device import resolve_device
+from trainer.runfolder import RunFolder
 
 CLOSE_TIMEOUT_S = 60.0  # longest a close waits for the final checkpoint before giving up
 DEFAULT_RUNS_ROOT = Path.home() / "latent-lab" / "runs"
@@ -270,7 +271,8 @@ class MainWindow(QMainWindow):
             self.model_label.setText("Exploring: no model")
             self.model_label.setToolTip("")
             return
-        name = info.path.parent.name if info.path and info.path.name == "checkpoint.pt" else (
+        run = RunFolder.of(info.path) if info.path else None
+        name = run.path.name if run and run.is_own_checkpoint(info.path) else (
             info.path.name if info.path else "the live run")
         classes = f" · {info.n_classes} classes" if info.n_classes else ""
         self.model_label.setText(f"Exploring: {name} · step {info.step} · {info.size}px{classes}")

@@ -11,56 +11,46 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import torch
-
 from trainer.config import (
-    AUGMENT_AUTO_IMAGES,
     PRESETS,
     ConfigError,
     DataConfig,
     ModelConfig,
     RunConfig,
+    Spec,
     TrainConfig,
+    params,
 )
-from trainer.data.folder import folder_is_labelled
+from trainer.runfolder import RunFolder
 
-DATASETS = (("Shapes (built-in)", "shapes"), ("Image folder", "folder"), ("MNIST", "mnist"),
-            ("Fashion-MNIST", "fashion-mnist"), ("CIFAR-10", "cifar10"), ("CelebA", "celeba"))
-LABELLED = {"shapes", "mnist", "fashion-mnist", "cifar10"}  # datasets that always have classes
-LOSS_NAMES = {"wgan-gp": "WGAN-GP", "wgan-clip": "WGAN (weight clipping)",
-              "bce": "BCE (non-saturating)", "hinge": "Hinge (SN-GAN)"}
-PRECISION_NAMES = {"fp32": "fp32 (exact)",
-                   "bf16": "bf16 scores, fp32 penalty (for GPUs; ~0.3% gradient error)"}
-COMPILE_NAMES = {"auto": "auto (on a CUDA GPU)", "on": "on (any device)", "off": "off (eager)"}
-ARCH_NAMES = {"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)",
-              "sngan": "SN-GAN (spectral norm, projection critic)"}
-AUGMENT_NAMES = {"auto": f"auto (on under {AUGMENT_AUTO_IMAGES} images)",
-                 "ada": "adaptive, always on", "off": "off"}
-# Text fields: key -> (config section, label, kind). The key is the config field's name, so the
-# first word of a ConfigError tells which field to mark.
+# The form's rows come from the config fields' declarations (trainer/config.py): each field with
+# a form group is a row with its label and tooltip; the text fields are generated in declaration
+# order within their group, the choices are placed by run_form.py with these names.
+FORM_FIELDS: dict[str, Spec] = {s.name: s for s in params() if s.param.form}
+_TEXT_KINDS = {"int": "int", "float": "float", "pair": "pair"}
+# Text fields: key -> (config section, label, kind). The key is the config field's name.
 TEXT_FIELDS: dict[str, tuple[str, str, str]] = {
-    "z_dim": ("model", "z size", "int"), "width": ("model", "Width", "int"),
-    "batch_size": ("train", "Batch size", "int"), "lr": ("train", "Learning rate", "float"),
-    "lr_critic": ("train", "Critic lr", "float?"),
-    "class_loss": ("train", "Class head weight", "float"),
-    "betas": ("train", "Adam betas", "pair"), "n_critic": ("train", "Critic steps", "int"),
-    "gp_lambda": ("train", "λ (penalty)", "float"), "clip": ("train", "Weight clip", "float"),
-    "steps": ("train", "Total steps", "int"), "preview_every": ("train", "Preview every", "int"),
-    "checkpoint_every": ("train", "Checkpoint every", "int"),
-}
-TOOLTIPS = {
-    "z_dim": "length of the latent vector z", "width": "base channel count of both networks",
-    "n_critic": "critic updates per generator update", "steps": "generator steps in total",
-    "lr_critic": "the critic's learning rate; empty = the learning rate above (two time-scales: "
-                 "a faster critic suits one critic step per generator step)",
-    "class_loss": "weight of the SN-GAN critic's auxiliary class head (conditional SN-GAN "
-                  "models only); 0 = projection only",
-    "gp_lambda": "weight of the gradient penalty (WGAN-GP only)",
-    "clip": "weight clipping bound (weight-clipping WGAN only)",
-    "preview_every": "steps between sample grids", "checkpoint_every": "steps between checkpoints",
-}
-PRESET_KEYS = ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic",
-               "class_loss")
+    k: (s.section, s.param.label,
+        _TEXT_KINDS[s.param.accepts.kind] + ("?" if s.param.accepts.optional else ""))
+    for k, s in FORM_FIELDS.items() if s.param.accepts.kind in _TEXT_KINDS}
+TOOLTIPS = {k: s.tip for k, s in FORM_FIELDS.items() if s.tip}
+
+
+def choice_names(key: str) -> dict[str, str]:
+    """{value: shown text} of a choice field of the form, in its declared order."""
+    acc, names = FORM_FIELDS[key].param.accepts, FORM_FIELDS[key].param.names or {}
+    return {c: names.get(c, str(c)) for c in acc.choices}
+
+
+def text_rows(group: str) -> list[str]:
+    """The text fields of a form group ("model", "run"), in order."""
+    return [k for k in TEXT_FIELDS if FORM_FIELDS[k].param.form == group]
+
+
+DATASETS = tuple((label, key) for key, label in choice_names("dataset").items())
+# The text fields a preset sets (a preset stays selected while they hold its values).
+PRESET_KEYS = tuple(k for k in TEXT_FIELDS
+                    if any(k in p.get(TEXT_FIELDS[k][0], {}) for p in PRESETS.values()))
 # Measured from the bundled demo's log (resources/demo/log.jsonl): 1.9-2.5 steps/s at 32 px.
 PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so its 3000 steps "
                 "take about 25 min; colour blobs by step 1000, shapes later",
@@ -70,27 +60,9 @@ PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so
 _DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
 
 
-def available_devices() -> list[str]:
-    devs = ["auto", "cpu"]
-    if torch.cuda.is_available():
-        devs.append("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devs.append("mps")
-    return devs
-
-
-def auto_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def has_class_folders(path: str) -> bool:
-    """Whether an image folder is labelled, by the loader's own rule (folder_is_labelled)."""
-    return bool(path) and folder_is_labelled(path)
-
-
 def parse_field(key: str, text: str) -> object:
     """Parse one text field; ConfigError (naming the field) if it is not the right kind."""
-    kind = TEXT_FIELDS[key][2]
+    section, _, kind = TEXT_FIELDS[key]
     t = text.strip()
     if kind == "float?" and not t:
         return None
@@ -104,7 +76,8 @@ def parse_field(key: str, text: str) -> object:
     except ValueError:
         what = {"int": "an integer", "float": "a number", "float?": "a number, or empty",
                 "pair": "two numbers, e.g. 0.5, 0.9"}
-        raise ConfigError(f"{key} must be {what[kind]} (got {t!r})") from None
+        raise ConfigError(f"{key} must be {what[kind]} (got {t!r})",
+                          field=f"{section}.{key}") from None
 
 
 def format_value(v: object) -> str:
@@ -167,13 +140,13 @@ def build_config(base: RunConfig, texts: dict[str, str],
     try:
         return base.with_changes(**values), {}
     except ConfigError as e:
-        key = str(e).split(" ", 1)[0]
+        key = (e.field or "").rpartition(".")[2]
         return None, {key if key in (*TEXT_FIELDS, "path") else "config": str(e)}
 
 
 def run_dir_problem(text: str) -> str | None:
     if not text.strip():
         return "choose a folder for the run"
-    if (Path(text.strip()).expanduser() / "checkpoint.pt").exists():
+    if RunFolder(Path(text.strip()).expanduser()).holds_run():  # the loop's own rule
         return "this folder holds a run already: Resume it, or choose another"
     return None

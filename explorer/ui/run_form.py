@@ -25,35 +25,32 @@ from PySide6.QtWidgets import (
 
 from explorer.ui.form_widgets import Field, combo, select
 from explorer.ui.run_fields import (
-    ARCH_NAMES,
-    AUGMENT_NAMES,
-    COMPILE_NAMES,
     DATASETS,
-    LABELLED,
-    LOSS_NAMES,
-    PRECISION_NAMES,
+    FORM_FIELDS,
     PRESET_HINTS,
     TEXT_FIELDS,
     TOOLTIPS,
-    auto_device,
-    available_devices,
     build_config,
+    choice_names,
     format_value,
-    has_class_folders,
     matches_preset,
     run_dir_problem,
+    text_rows,
 )
 from explorer.ui.widgets import compact_combo
 from trainer.config import (
-    ARCHS,
     DEFAULT_PRESET_WHY,
-    LOSSES,
     PRESETS,
-    SIZES,
     RunConfig,
     apply_preset,
-    default_preset,
 )
+from trainer.data import has_classes
+from trainer.device import available_devices, default_preset_for, device_type
+
+
+def label(key: str) -> str:
+    """The row label a config field declares (trainer/config.py)."""
+    return FORM_FIELDS[key].param.label
 
 
 class RunForm(QWidget):
@@ -73,32 +70,28 @@ class RunForm(QWidget):
         self._run_dir_auto = True
 
         self.dataset = QComboBox()
-        for label, key in DATASETS:
-            self.dataset.addItem(label, key)
+        for shown, key in DATASETS:
+            self.dataset.addItem(shown, key)
         self.path_edit = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse_data_clicked)
-        self.path_label = QLabel("Image folder")
+        self.path_label = QLabel(label("path"))
         self.image_size = QComboBox()
-        for s in SIZES:
+        for s in choice_names("size"):
             self.image_size.addItem(f"{s} px", s)
-        self.arch = combo({a: ARCH_NAMES[a] for a in ARCHS})
-        self.loss = combo({k: LOSS_NAMES[k] for k in LOSSES})
-        self.conditional = QCheckBox("class-conditional")
+        self.arch = combo(choice_names("arch"))
+        self.loss = combo(choice_names("loss"))
+        self.conditional = QCheckBox(label("conditional"))
         self.preset = combo({**{p: p for p in PRESETS}, "custom": "custom"})
         self.preset_hint = QLabel()
         self.preset_hint.setStyleSheet("color: gray; font-size: 8pt;")
         self.preset_hint.setWordWrap(True)
         self.device = combo({d: d for d in available_devices()})
-        self.precision = combo(PRECISION_NAMES)
-        self.compile = combo(COMPILE_NAMES)
-        self.augment = combo(AUGMENT_NAMES)
-        self.augment.setToolTip(
-            "differentiable colour, translation and cutout of what the critic sees, real and "
-            "generated alike, its strength steered by the critic's overfitting signal r; it "
-            "keeps a critic from memorising a small dataset")
-        self.compile.setToolTip("torch.compile the training step (with CUDA graphs on a GPU); "
-                                "a step that cannot be compiled runs eager")
+        self.precision = combo(choice_names("precision"))
+        self.compile = combo(choice_names("compile"))
+        self.augment = combo(choice_names("augment"))
+        self.augment.setToolTip(TOOLTIPS["augment"])
+        self.compile.setToolTip(TOOLTIPS["compile"])
         self.edits = {k: QLineEdit() for k in TEXT_FIELDS}
         for k, e in self.edits.items():
             e.setWhatsThis(TOOLTIPS.get(k, ""))
@@ -116,25 +109,24 @@ class RunForm(QWidget):
         self.general_error.hide()
 
         data = self._data_form = QFormLayout()
-        data.addRow("Dataset", self.dataset)
+        data.addRow(label("dataset"), self.dataset)
         data.addRow(self.path_label, self.fields["path"])
-        data.addRow("Image size", self.image_size)
+        data.addRow(label("size"), self.image_size)
         model = QFormLayout()
-        model.addRow("Model", self.arch)
-        model.addRow("Loss", self.loss)
+        model.addRow(label("arch"), self.arch)
+        model.addRow(label("loss"), self.loss)
         model.addRow("", self.conditional)
-        model.addRow("Preset", self.preset)
+        model.addRow(label("preset"), self.preset)
         model.addRow("", self.preset_hint)
-        for k in ("z_dim", "width", "batch_size", "lr", "lr_critic", "betas", "n_critic",
-                  "class_loss", "gp_lambda", "clip"):
+        for k in text_rows("model"):
             model.addRow(TEXT_FIELDS[k][1], self.fields[k])
-        model.addRow("Augmentation", self.augment)
+        model.addRow(label("augment"), self.augment)
         run = QFormLayout()
-        for k in ("steps", "preview_every", "checkpoint_every"):
+        for k in text_rows("run"):
             run.addRow(TEXT_FIELDS[k][1], self.fields[k])
-        run.addRow("Device", self.device)
-        run.addRow("Precision", self.precision)
-        run.addRow("Compile", self.compile)
+        run.addRow(label("device"), self.device)
+        run.addRow(label("precision"), self.precision)
+        run.addRow(label("compile"), self.compile)
         run.addRow("Run folder", self.fields["run_dir"])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -147,7 +139,7 @@ class RunForm(QWidget):
         for box in self.findChildren(QComboBox):  # long item texts must not widen the form
             compact_combo(box)
 
-        self.set_config(apply_preset(RunConfig(), default_preset(auto_device())))
+        self.set_config(apply_preset(RunConfig(), default_preset_for("auto")))
         for w in (self.dataset, self.image_size, self.arch, self.loss, self.device,
                   self.precision, self.compile, self.augment):
             w.currentIndexChanged.connect(self._on_field_changed)
@@ -169,7 +161,7 @@ class RunForm(QWidget):
             select(self.arch, cfg.model.arch)
             select(self.loss, cfg.train.loss)
             self.conditional.setChecked(cfg.model.conditional)
-            if cfg.data.dataset in LABELLED or cfg.model.conditional:
+            if cfg.model.conditional or has_classes(cfg.data.dataset, cfg.data.path):
                 self._wants_conditional = cfg.model.conditional
             select(self.device, cfg.train.device)
             select(self.precision, cfg.train.precision)
@@ -274,8 +266,7 @@ class RunForm(QWidget):
         self.path_label.setText("Image folder" if dataset == "folder" else "Download cache")
         self.path_edit.setPlaceholderText("" if dataset == "folder"
                                           else "default: ~/.cache/latent-lab/datasets")
-        labelled = dataset in LABELLED or (dataset == "folder"
-                                           and has_class_folders(self.path_edit.text().strip()))
+        labelled = has_classes(dataset, self.path_edit.text())
         if labelled != self._labelled:
             # Show an impossible choice as off, and give the user's choice back afterwards.
             self._filling = True
@@ -312,9 +303,9 @@ class RunForm(QWidget):
 
     def _update_preset_hint(self) -> None:
         name = self.preset.currentData()
-        dev = auto_device()
+        dev = device_type("auto")
         default = (f" (default here: {DEFAULT_PRESET_WHY.get(dev, DEFAULT_PRESET_WHY['cpu'])})"
-                   if name == default_preset(dev) else "")
+                   if name == default_preset_for(dev) else "")
         self.preset_hint.setText(f"in use: {name}: {PRESET_HINTS[name]}{default}")
 
     def _on_run_dir_edited(self, _text: str) -> None:

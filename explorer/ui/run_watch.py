@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.core.timelapse import preview_frames
 from trainer.checkpoint import is_resumable
+from trainer.runfolder import RunFolder
 from trainer.runlog import STAT_KEYS, row_values
 
 COLUMNS = ("step", *STAT_KEYS, "time")
@@ -98,11 +99,12 @@ class RunWatcher(QObject):
     def watch(self, run_dir: Path, from_offset: int = 0, preview_step: int = -1) -> None:
         """Follow ``run_dir``. ``from_offset`` skips log bytes the caller already shows."""
         self.run_dir = Path(run_dir)
-        self._tail = LogTail(self.run_dir / "log.jsonl")
+        self._run = RunFolder(run_dir)
+        self._tail = LogTail(self._run.log)
         self._tail.offset = from_offset
         self._previews_mtime = 0.0
         self._preview_step = preview_step
-        self._ckpt_mtime = _mtime(self.run_dir / "checkpoint.pt")
+        self._ckpt_mtime = _mtime(self._run.checkpoint)
         self._timer.start()
 
     def stop(self) -> None:
@@ -121,8 +123,7 @@ class RunWatcher(QObject):
             self.log_reset.emit(rows)
         elif len(rows["step"]):
             self.points_added.emit(rows)
-        previews = self.run_dir / "previews"
-        mtime = _mtime(previews)
+        mtime = _mtime(self._run.previews)
         if mtime != self._previews_mtime:
             self._previews_mtime = mtime
             frames = preview_frames(self.run_dir)
@@ -131,7 +132,7 @@ class RunWatcher(QObject):
                 if grid is not None:
                     self._preview_step = frames[-1][0]
                     self.preview_found.emit(frames[-1][0], grid)
-        ckpt = self.run_dir / "checkpoint.pt"
+        ckpt = self._run.checkpoint
         mtime = _mtime(ckpt)
         if mtime and mtime != self._ckpt_mtime:
             self._ckpt_mtime = mtime

@@ -32,6 +32,7 @@ from explorer.ui.widgets import scroll_column
 from trainer.checkpoint import CheckpointError
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
+from trainer.runfolder import RunFolder
 from trainer.runlock import holder
 from trainer.runlog import read_log
 
@@ -115,7 +116,7 @@ class TrainView(QWidget):
         """The shown run, else the form's folder, if its checkpoint.pt can continue training
         (a snapshot-only folder, like the bundled demo, cannot)."""
         for d in (self.run_dir, self.form.run_dir()):
-            if d is not None and resumable(d / "checkpoint.pt"):
+            if d is not None and resumable(RunFolder(d).checkpoint):
                 return d
         return None
 
@@ -160,16 +161,17 @@ class TrainView(QWidget):
     def open_run(self, run_dir: Path | str) -> None:
         """Show a run folder's curves and newest grid, open its model, and follow it."""
         run_dir = Path(run_dir)
-        if not ((run_dir / "log.jsonl").is_file() or (run_dir / "config.json").is_file()):
-            raise FileNotFoundError(f"{run_dir} is not a run folder (it has no log.jsonl or "
-                                    "config.json)")
+        run = RunFolder(run_dir)
+        if not run.is_run():
+            raise FileNotFoundError(f"{run_dir} is not a run folder (it has no {run.LOG} or "
+                                    f"{run.CONFIG})")
         if self.is_running():
             raise RuntimeError("stop the training before opening another run")
         self.watcher.stop()
         self._show_run(run_dir)
         note = ""
         try:
-            cfg = RunConfig.load(run_dir / "config.json")
+            cfg = RunConfig.load(run.config)
             self.display.progress.begin(0, cfg.train.steps)
             self.form.set_config(cfg)
             self.form.new_run()  # Start = a new run with these settings; Resume = this one
@@ -177,7 +179,7 @@ class TrainView(QWidget):
             note = f" (its config cannot be shown: {e})"
         self.watcher.watch(run_dir)
         self.watcher.poll()  # everything so far, at once
-        if (run_dir / "checkpoint.pt").is_file() or (run_dir / "snapshots").is_dir():
+        if run.has_model():
             self._open_in_session(run_dir)
         self._set_phase("idle", f"viewing {run_dir.name}")
         who = holder(run_dir)
@@ -229,7 +231,7 @@ class TrainView(QWidget):
         self._show_run(ev.run_dir)
         self.step, self.total = ev.start_step, ev.total_steps
         if ev.resumed:  # the history up to the checkpoint (the loop truncated what it redoes)
-            log = read_log(ev.run_dir / "log.jsonl")
+            log = read_log(RunFolder(ev.run_dir).log)
             keep = log["step"] <= ev.start_step
             self.display.plot.set_data({k: v[keep] for k, v in log.items()})
             frames = preview_frames(ev.run_dir)
@@ -294,7 +296,7 @@ class TrainView(QWidget):
         self._running = False
         self.display.progress.finish()
         self.form.setEnabled(True)
-        if (self.form.run_dir() / "checkpoint.pt").exists():
+        if RunFolder(self.form.run_dir()).holds_run():
             self.form.new_run()  # Start = another new run; Resume continues this one
         self.form.revalidate()
         if self._phase != "idle":
