@@ -9,7 +9,7 @@ import torch
 from trainer import augment
 from trainer.checkpoint import load_generator, load_raw
 from trainer.config import PRESETS, ConfigError, ModelConfig, RunConfig, apply_preset, augment_on
-from trainer.events import Finished, Notice, StepStats
+from trainer.events import Finished, Notice, StepStats, TrainControl
 from trainer.loop import train
 from trainer.models import build_critic, build_generator
 from trainer.runlog import read_log
@@ -127,8 +127,13 @@ def test_sngan_with_augmentation_trains_logs_r_and_p_and_explores(tmp_path, tiny
 def test_sngan_with_augmentation_resumes_exactly(tmp_path, tiny_cfg):
     cfg = _sngan(tiny_cfg, augment="ada", steps=8, checkpoint_every=100)
     list(train(tmp_path / "one", cfg))
-    list(train(tmp_path / "two", cfg, total_steps=4))
-    list(train(tmp_path / "two", resume=True, total_steps=8))
+    # Stopped part-way (not trained to a smaller target: the preset's lr decay follows the
+    # target), then resumed.
+    control = TrainControl()
+    for ev in train(tmp_path / "two", cfg, control):
+        if isinstance(ev, StepStats) and ev.steps[-1] >= 4:
+            control.stop()
+    list(train(tmp_path / "two", resume=True))
     a, b = load_raw(tmp_path / "one" / "checkpoint.pt"), load_raw(tmp_path / "two" /
                                                                   "checkpoint.pt")
     assert a["aug_p"] == b["aug_p"]

@@ -103,11 +103,38 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return cfg
 
 
+# What --resume may change: when the run ends and how its learning rate falls. Everything else
+# (the data, the model, the optimiser) is the run's own, read from its checkpoint.
+RESUME_FLAGS = ("train.steps", "train.lr_decay", "train.device")
+
+
+def resume_changes(args: argparse.Namespace) -> dict[str, object]:
+    """The schedule fields a resumed run takes from the flags; ConfigError for any other flag."""
+    changes, refused = {}, []
+    for spec in config_flags():
+        value = getattr(args, spec.dest)
+        if value is None:
+            continue
+        if spec.key in RESUME_FLAGS:
+            changes[spec.name] = value
+        else:
+            refused.append(spec.flag)
+    if args.config or args.preset:
+        refused.append("--config" if args.config else "--preset")
+    if refused:
+        raise ConfigError(f"--resume continues a run with its own settings; only --steps, "
+                          f"--lr-decay and --device can change (got {', '.join(refused)})")
+    return changes
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             cfg, run_dir = None, args.resume
+            changes = resume_changes(args)
+            RunConfig().with_changes(train=changes)  # checked like any config value
         else:
+            changes = {}
             cfg = config_from_args(args)
             run_dir = args.out or Path("runs") / f"{cfg.data.dataset}-{cfg.data.size}"
     except ConfigError as e:
@@ -147,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         for ev in train(run_dir, cfg, control, resume=bool(args.resume),
-                        total_steps=args.steps if args.resume else None, on_loading=on_loading):
+                        total_steps=args.steps if args.resume else None,
+                        changes=changes, on_loading=on_loading):
             if loading:
                 loading.pop().close()
             if quiet and not isinstance(ev, Failed):

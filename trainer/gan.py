@@ -80,6 +80,11 @@ class GAN:
         """Returns detached 0-d device tensors: critic_loss, gen_loss, gp, wdist, r, aug_p."""
         t = self.cfg.train
         bs, z_dim = t.batch_size, self.cfg.model.z_dim
+        if t.lr_decay:
+            f = lr_factor(self.step, t.steps, t.lr_decay)
+            for opt, lr in ((self.opt_G, t.lr), (self.opt_D, t.lr_critic or t.lr)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * f
         stats: dict[str, torch.Tensor] = {}
         if self._critic_step.is_compiled and self.device.type == "cuda":
             torch.compiler.cudagraph_mark_step_begin()
@@ -187,3 +192,12 @@ class GAN:
 
 def nonfinite(values: list[float]) -> bool:
     return any(v != v or v in (float("inf"), float("-inf")) for v in values)
+
+
+def lr_factor(step: int, steps: int, decay: float) -> float:
+    """The learning rates' multiplier at ``step`` of ``steps``: 1, then linearly down to 0 over
+    the final ``decay`` fraction of the run (never below 0 if a run goes past its steps)."""
+    start = steps * (1.0 - decay)
+    if step < start or decay <= 0:
+        return 1.0
+    return max(0.0, (steps - step) / (steps - start))

@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -79,10 +79,12 @@ class RunError(UserError):
 
 def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainControl | None = None,
           resume: bool = False, total_steps: int | None = None,
+          changes: dict[str, Any] | None = None,
           data: Data | None = None, on_loading: LoadProgress | None = None) -> Iterator[Event]:
     """Train, yielding events. ``resume=True`` continues the checkpoint in ``run_dir``.
 
-    ``total_steps`` overrides the config's step count (e.g. to train a resumed run further).
+    ``total_steps`` overrides the config's step count (e.g. to train a resumed run further);
+    ``changes`` other ``train`` fields a resumed run may change (its lr decay, its device).
     ``data`` may pass an already loaded dataset (tests, benchmarks). ``on_loading(done, total)``
     follows the decoding of the images before the first event (from worker threads).
     Under ``torchrun`` every process runs this; only rank 0 writes the run folder.
@@ -97,12 +99,8 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         with removed_on_failure(run_dir, (RunFolder.LOCK,)) if dist.is_main \
                 else contextlib.nullcontext():
             gan, data, cfg, start_step = _setup(run_dir, cfg, resume, data, dist, on_loading,
-                                                total_steps, lock)
-        total = total_steps or cfg.train.steps
-        if total != cfg.train.steps:  # the new target is the run's own (Resume, progress bar)
-            cfg = cfg.with_changes(train={"steps": total})
-            if dist.is_main:
-                cfg.save(RunFolder(run_dir).config)
+                                                total_steps, lock, changes or {})
+        total = cfg.train.steps
     except (RunError, RunLocked, DataError, CheckpointError, ConfigError, RuntimeError,
             OSError) as e:
         lock.release()
@@ -141,8 +139,8 @@ def _summary(data: Data) -> str:
 
 def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None,
            dist: DistInfo, on_loading: LoadProgress | None = None,
-           total_steps: int | None = None, lock: RunLock | None = None
-           ) -> tuple[GAN, Data, RunConfig, int]:
+           total_steps: int | None = None, lock: RunLock | None = None,
+           changes: dict[str, Any] | None = None) -> tuple[GAN, Data, RunConfig, int]:
     run = RunFolder(run_dir)
     ckpt_path = run.checkpoint
     state = None
@@ -167,8 +165,16 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
         if total_steps is not None and total_steps < state["step"]:
             raise RunError(f"the run is already at step {state['step']}: ask for at least that "
                            f"many steps in total to continue it (got {total_steps})")
+
     elif run.holds_run():
         raise RunError(f"{run_dir} already holds a run; resume it or choose another folder")
+    # The new target and schedule are the run's own from here on (Resume, the progress bar, the
+    # lr decay, which the GAN reads from its config); a new run saves its config below.
+    new = {**(changes or {}), **({"steps": total_steps} if total_steps else {})}
+    if any(getattr(cfg.train, k) != v for k, v in new.items()):
+        cfg = cfg.with_changes(train=new)
+        if resume and dist.is_main:
+            cfg.save(run.config)
     device = init(dist, resolve_device(cfg.train.device))
     if data is None:
         data = load_dataset(cfg.data, device, progress=on_loading)

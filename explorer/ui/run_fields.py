@@ -55,7 +55,7 @@ PRESET_KEYS = tuple(k for k in TEXT_FIELDS
 PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so its 3000 steps "
                 "take about 25 min; colour blobs by step 1000, shapes later",
                 "reference": "WGAN-GP paper recipe, for a GPU",
-                "sngan": "spectral norm, hinge, projection critic, one critic step",
+                "sngan": "spectral norm, hinge, projection critic, one critic step, lr decay",
                 "custom": "your own values"}
 _DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
 
