@@ -150,3 +150,24 @@ def test_time_to_quality_reports_each_recipe(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["bench", "--time-to-quality", "nope"])
     assert e.value.code == 2
+
+
+def test_time_to_quality_plans_a_decaying_run_to_each_budget(tmp_path, capsys):
+    """sngan's lr decays over its run's end: each budget is a fresh run whose step count is
+    planned from its speed, so the decay ends with the budget."""
+    out = tmp_path / "ttq.json"
+    assert main(["bench", "--time-to-quality", "sngan", "--budget", "1,2",
+                 "--eval-every", "5", "--n-eval", "32", "--size", "8", "--n-images", "64",
+                 "--classifier-steps", "5", "--device", "cpu", "--threads", "1",
+                 "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert [(x["recipe"], x["budget_s"]) for x in r["recipes"]] == [("sngan", 1.0),
+                                                                     ("sngan", 2.0)]
+    for x in r["recipes"]:
+        last = x["curve"][-1]
+        assert last["seconds"] >= x["budget_s"]
+        assert x["config"]["train"]["lr_decay"] > 0
+        assert x["config"]["train"]["steps"] >= last["step"] >= 20  # planned, and followed
+    for bad in ("0", "1,x", ""):
+        with pytest.raises(SystemExit):
+            main(["bench", "--time-to-quality", "sngan", "--budget", bad])

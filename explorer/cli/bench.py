@@ -17,6 +17,16 @@ from trainer.config import DEVICES
 from trainer.errors import UserError
 
 
+def _budgets(text: str) -> list[float]:
+    try:
+        budgets = [float(b) for b in text.split(",") if b.strip()]
+    except ValueError:
+        budgets = []
+    if not budgets or any(b <= 0 for b in budgets):
+        raise argparse.ArgumentTypeError(f"seconds > 0, comma-separated (got {text!r})")
+    return budgets
+
+
 def _loops(text: str) -> list[str]:
     from explorer.core.bench import LOOPS
 
@@ -73,8 +83,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "reach 80/90/95%% class accuracy (instead of the speed figures)")
     q.add_argument("--time-to-quality", metavar="PRESETS", type=_presets,
                    help="comma-separated presets to compare, e.g. cpu-fast,sngan")
-    q.add_argument("--budget", type=float, default=600,
-                   help="seconds of training per recipe (default 600)")
+    q.add_argument("--budget", type=_budgets, default=[600.0], metavar="SECONDS",
+                   help="seconds of training per run, or several, comma-separated (e.g. "
+                        "120,600: one fresh run each; a recipe with lr decay plans its run to "
+                        "end with the budget) (default 600)")
     q.add_argument("--eval-every", type=float, default=30,
                    help="seconds of training between evaluations (default 30)")
     q.add_argument("--n-eval", type=int, default=1000, help="samples per evaluation")
@@ -162,12 +174,13 @@ def _run_time_to_quality(args: argparse.Namespace, device: Any) -> int:
                              args.eval_every, device, stop_at=args.stop_at, progress=say)
     result["system"] = system_info(device)
     result["classifier"] = {"cache": note, "held_out": clf.held_out}
-    lines = [f"{'recipe':<10} " + " ".join(f"{t:>12}" for t in result["thresholds"])
+    lines = [f"{'recipe':<10} {'budget':>7} " + " ".join(f"{t:>8}" for t in result["thresholds"])
              + f" {'steps/s':>8} {'last acc':>9} {'last FD':>8}"]
     for r in result["recipes"]:
         cells = [("-" if v is None else f"{v['seconds']:.0f} s") for v in r["reached"].values()]
         last = r["curve"][-1]
-        lines.append(f"{r['recipe']:<10} " + " ".join(f"{c:>12}" for c in cells)
+        lines.append(f"{r['recipe']:<10} {r['budget_s']:>6.0f}s "
+                     + " ".join(f"{c:>8}" for c in cells)
                      + f" {r['steps_per_s']:>8.1f} {last['accuracy'] or 0:>9.1%} "
                      f"{last['fd']:>8.1f}")
     return write_report(args.out, result, "\n".join(lines))
