@@ -62,7 +62,7 @@ class ControlView(QWidget):
         session.model_changed.connect(self._on_model_changed)
         session.focus_changed.connect(self._on_focus_changed)
         # Live: the preview follows a dragged slider with each result as it comes.
-        self.renders = session.channel(TAG, live=True)
+        self.renders = session.channel(TAG, live=True, view=self)
         self.renders.rendered.connect(self._on_rendered)
         self._on_model_changed(session.info)
 

@@ -132,12 +132,19 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
         self.train_view.state_changed.connect(self._on_state_changed)
         session.model_changed.connect(self._on_model_changed)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self._build_menus()
 
         self._quit_asked_by_user = False  # set while File > Quit closes the window
         geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1320, 860)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        # The live model is not handed over while the Train tab is in front: on leaving it, the
+        # tab now shown explores the newest weights at once.
+        if self.tabs.currentWidget() is not self.train_view:
+            self.train_view.live.flush()
 
     # --- public ------------------------------------------------------------------------------
     def add_view(self, title: str, widget: QWidget) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from explorer.core.render import ModelInfo, Renderer
 from explorer.ui.render_worker import RenderChannel, RenderRequest, RenderResult, RenderThread
@@ -97,11 +98,13 @@ class ModelSession(QObject):
     def pick_endpoint(self, which: str, focus: Focus) -> None:
         self.endpoint_picked.emit(which, focus)
 
-    def channel(self, tag: str, live: bool = False) -> RenderChannel:
+    def channel(self, tag: str, live: bool = False, view: QWidget | None = None
+                ) -> RenderChannel:
         """A new channel on ``tag`` for one view, which keeps it (see ``RenderChannel``): the
-        view requests through it and receives only the results of its own requests."""
+        view requests through it and receives only the results of its own requests. A preview
+        passes itself as ``view``: its requests wait while it is a tab not in front."""
         # Through self.request, looked up at call time, so a spy on it sees every request.
-        ch = RenderChannel(tag, lambda req: self.request(req), self.cancel, live)
+        ch = RenderChannel(tag, lambda req: self.request(req), self.cancel, live, view)
         self._channels.setdefault(tag, weakref.WeakSet()).add(ch)
         return ch
 

@@ -4,7 +4,8 @@ progress with rates and ETA, and a message line.
 Training runs in a TrainThread; this view only reacts to its signals (GUI thread). It can also
 show a run folder from disk and follow one a headless ``train`` process is still writing.
 While training, each Preview's frozen G_ema copy is handed to the ModelSession (at most every
-few seconds) so the other tabs can explore the run in progress.
+few seconds, and only while another tab is on screen) so the other tabs can explore the run in
+progress.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ class TrainView(QWidget):
         self.watcher.log_reset.connect(self._on_watch_log_reset)
         self.watcher.preview_found.connect(self._on_watch_preview_found)
         self.watcher.checkpoint_changed.connect(self._on_watch_checkpoint_changed)
-        self.live = LiveModelShare(session, parent=self)
+        # Handed over only while the Train tab is not the one on screen (or the window is not
+        # shown at all); the main window flushes it when another tab is shown.
+        self.live = LiveModelShare(session, wanted=lambda: not self.isVisible(), parent=self)
         self.live.failed.connect(self.display.say)
         self._sync_buttons()
 
