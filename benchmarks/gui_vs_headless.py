@@ -1,13 +1,15 @@
 """Training speed in the GUI vs headless, on the same tiny-but-real config.
 
     .venv/bin/python benchmarks/gui_vs_headless.py [--steps 100] [--repeats 2] [--threads N]
+                                                   [--tab Generate|Train|Control|Morph|Quality]
 
 Trains Shapes 32 px, DCGAN width 32, batch 64, WGAN-GP (n_critic 2) once headless through
 ``trainer.loop.train`` and once through the GUI path (MainWindow open offscreen, Start pressed:
 TrainWorker in its QThread, live curves, sample grid and the live-model hand-off all running),
 ``--repeats`` times each, interleaved (and alternating which goes first). Measured the same way
 in both, between the Started and Finished events (previews and the final checkpoint included;
-data loading and imports excluded):
+data loading and imports excluded). ``--tab``: the tab in front while it trains (default
+Generate, where the bundled demo model leaves the window; Train is where Start is pressed):
 
 - steps/s over wall time: the user's figure, but on a shared machine it moves with other load;
 - CPU ms per step of the thread that runs the loop (exact with ``--threads 1``): unaffected by
@@ -77,7 +79,7 @@ def headless(cfg: RunConfig, run_dir: Path) -> dict[str, float]:
     return timed.result()
 
 
-def gui(cfg: RunConfig, run_dir: Path, tmp: Path) -> dict[str, float]:
+def gui(cfg: RunConfig, run_dir: Path, tmp: Path, tab: str | None = None) -> dict[str, float]:
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -90,6 +92,9 @@ def gui(cfg: RunConfig, run_dir: Path, tmp: Path) -> dict[str, float]:
     window.resize(1400, 900)
     window.show()
     view = window.train_view
+    if tab is not None:
+        titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+        window.tabs.setCurrentIndex(titles.index(tab))
     view.form.set_config(cfg)
     view.form.set_run_dir(run_dir)
     timed = Timed()
@@ -117,6 +122,7 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--tab", default=None, help="the tab in front while training (a tab title)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -131,14 +137,15 @@ def main() -> int:
             for mode in order:
                 run_dir = tmp / f"{mode}-{i}"
                 runs[mode].append(headless(cfg, run_dir) if mode == "headless"
-                                  else gui(cfg, run_dir, tmp))
+                                  else gui(cfg, run_dir, tmp, args.tab))
 
     def med(mode: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[mode])
 
     report = {
         "config": "shapes 32px, dcgan width 32, z 64, batch 64, wgan-gp n_critic 2, cpu",
-        "steps": args.steps, "repeats": args.repeats, "torch_threads": torch.get_num_threads(),
+        "steps": args.steps, "repeats": args.repeats, "tab": args.tab or "Generate",
+        "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
         "headless_steps_per_s": [round(r["steps_per_s"], 3) for r in runs["headless"]],
         "gui_steps_per_s": [round(r["steps_per_s"], 3) for r in runs["gui"]],
