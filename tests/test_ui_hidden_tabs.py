@@ -10,7 +10,9 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from explorer.core.latent import one_hot, seed_z  # noqa: E402
 from explorer.ui.app import build_window  # noqa: E402
+from explorer.ui.session import Focus  # noqa: E402
 from trainer.events import Preview, Started  # noqa: E402
 from trainer.loop import train  # noqa: E402
 
@@ -57,6 +59,8 @@ def test_tabs_behind_render_nothing_until_shown(qtbot, window, requests, readonl
     window.tabs.setCurrentWidget(window.train_view)  # opening a model may switch tabs
     requests.clear()
     window.session.open_checkpoint(readonly_run / "checkpoint.pt")  # a new model: all re-render
+    info = window.session.info
+    window.session.set_focus(Focus(seed_z(3, info.z_dim), one_hot([1], info.n_classes)[0], 3))
     assert not [r for r in requests if r.tag in PREVIEW_TAGS]
     morph = _tab(window, "Morph")
     with qtbot.waitSignal(morph.preview_rendered, timeout=TIMEOUT):
@@ -65,7 +69,10 @@ def test_tabs_behind_render_nothing_until_shown(qtbot, window, requests, readonl
     generate = _tab(window, "Generate")
     with qtbot.waitSignal(generate.grid_shown, timeout=TIMEOUT):
         window.tabs.setCurrentWidget(generate)
-    assert {r.tag for r in requests if r.tag in PREVIEW_TAGS} == {"morph", "grid"}
+    # The focus panel inside the Generate tab is shown with it, and sends its held request too.
+    qtbot.waitUntil(lambda: {r.tag for r in requests if r.tag in PREVIEW_TAGS}
+                    == {"morph", "grid", "focus"}, timeout=TIMEOUT)
+    assert [r.tag for r in requests].count("focus") == 1
 
 
 def test_live_model_waits_while_the_train_tab_is_in_front(qtbot, window, run_events):

@@ -140,12 +140,6 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1320, 860)
 
-    def _on_tab_changed(self, _index: int) -> None:
-        # The live model is not handed over while the Train tab is in front: on leaving it, the
-        # tab now shown explores the newest weights at once.
-        if self.tabs.currentWidget() is not self.train_view:
-            self.train_view.live.flush()
-
     # --- public ------------------------------------------------------------------------------
     def add_view(self, title: str, widget: QWidget) -> int:
         """Add a tab after Train (Generate, Control, Morph, ...); returns its index."""
@@ -268,6 +262,12 @@ class MainWindow(QMainWindow):
         self.settings.setValue("paths/export_folder", folder)
 
     # --- status --------------------------------------------------------------------------------
+    def _on_tab_changed(self, _index: int) -> None:
+        # The live model is not handed over while the Train tab is in front: on leaving it, the
+        # tab now shown explores the newest weights at once.
+        if self.tabs.currentWidget() is not self.train_view:
+            self.train_view.live.flush()
+
     def _on_state_changed(self, text: str) -> None:
         self.state_label.setText(f"Training: {text}")
         self.state_label.setToolTip(self.state_label.text())
