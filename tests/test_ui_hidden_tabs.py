@@ -96,3 +96,25 @@ def test_live_model_goes_at_once_when_the_window_is_not_shown(window, run_events
     live.begin(started)
     live.offer(previews[0])
     assert window.session.info is not None and window.session.info.step == previews[0].step
+
+
+def test_a_held_request_is_dropped_when_the_model_changes(qtbot, window, requests, readonly_run,
+                                                          tiny_cfg, tmp_path):
+    other = tmp_path / "z6"
+    list(train(other, tiny_cfg.with_changes(model={"z_dim": 6})))
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.open_checkpoint(readonly_run / "checkpoint.pt")
+    window.tabs.setCurrentWidget(window.train_view)
+    info = window.session.info
+    window.session.set_focus(Focus(seed_z(3, info.z_dim), one_hot([1], info.n_classes)[0], 3))
+    generate = _tab(window, "Generate")
+    assert generate.focus_panel.renders.held is not None
+    # Another model: its latent space differs (z_dim 6), so the focus is dropped and the panel
+    # asks nothing; the request held for the old model (z_dim 8) must not be sent either.
+    window.session.open_checkpoint(other / "checkpoint.pt")
+    assert window.session.focus is None and generate.focus_panel.renders.held is None
+    requests.clear()
+    with qtbot.waitSignal(generate.grid_shown, timeout=TIMEOUT):
+        window.tabs.setCurrentWidget(generate)
+    assert "focus" not in [r.tag for r in requests]

@@ -118,7 +118,8 @@ class RenderChannel(QObject):
     screen in a window that is on screen (a tab not in front) is held, not rendered: only the
     newest is kept, and it is sent when the widget is shown. A model handed over from training
     every few seconds then costs no renders for the tabs nobody looks at. Meanwhile nothing
-    older is delivered. A widget whose window is not shown at all renders as before."""
+    older is delivered; a model change drops the held request (the view asks anew). A widget
+    whose window is not shown at all renders as before."""
 
     rendered = Signal(object)  # RenderResult
     failed = Signal(str)
@@ -154,6 +155,10 @@ class RenderChannel(QObject):
         self._drop(self.tag)
         self.held = None
         self.latest = -1
+
+    def drop_held(self) -> None:
+        """Forget a held request (the model it was made for is no longer open)."""
+        self.held = None
 
     def deliver_failure(self, stamp: int, message: str) -> None:
         if stamp == self.latest:

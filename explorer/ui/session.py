@@ -76,6 +76,9 @@ class ModelSession(QObject):
         """Switch model. Focus and offset are cleared when the latent space changes shape."""
         old = self.info
         self._render.worker.set_renderer(renderer)
+        for channels in self._channels.values():
+            for ch in list(channels):
+                ch.drop_held()  # made for the model before; each view asks anew below
         self.info = renderer.info
         if old is None or (old.z_dim, old.class_names) != (self.info.z_dim, self.info.class_names):
             self.focus, self.offset = None, None
