@@ -15,7 +15,9 @@ Generate, where the bundled demo model leaves the window; Train is where Start i
 - CPU ms per step of the thread that runs the loop (exact with ``--threads 1``): unaffected by
   other processes, so it shows whether running under the GUI makes the training itself costlier;
 - CPU ms per step of the GUI thread: the most the GUI could take from training (on 2 cores it runs
-  beside it; the GIL is only held while that CPU is spent).
+  beside it; the GIL is only held while that CPU is spent);
+- CPU ms per step beside training: the whole process's CPU time less the training thread's,
+  between the same two events (the GUI and render threads, say; headless, the loop's helpers).
 
 Prints JSON on stdout.
 """
@@ -56,20 +58,22 @@ class Timed:
     torch thread the CPU time is exactly the training's own, whatever else loads the machine."""
 
     def __init__(self) -> None:
-        self.marks: dict[str, tuple[float, float, int]] = {}
+        self.marks: dict[str, tuple[float, float, int, float]] = {}
 
     def __call__(self, *args: object, **kwargs: object) -> Iterator[Event]:
         for ev in train(*args, **kwargs):  # type: ignore[arg-type]
             if isinstance(ev, (Started, Finished)):
                 step = ev.start_step if isinstance(ev, Started) else ev.step
                 key = "start" if isinstance(ev, Started) else "end"
-                self.marks[key] = (time.perf_counter(), time.thread_time(), step)
+                self.marks[key] = (time.perf_counter(), time.thread_time(), step,
+                                   time.process_time())
             yield ev
 
     def result(self) -> dict[str, float]:
-        (w0, c0, s0), (w1, c1, s1) = self.marks["start"], self.marks["end"]
+        (w0, c0, s0, p0), (w1, c1, s1, p1) = self.marks["start"], self.marks["end"]
         return {"steps_per_s": (s1 - s0) / (w1 - w0), "train_cpu_ms_per_step":
-                1000 * (c1 - c0) / (s1 - s0), "steps": s1 - s0, "wall_s": w1 - w0}
+                1000 * (c1 - c0) / (s1 - s0), "steps": s1 - s0, "wall_s": w1 - w0,
+                "beside_cpu_ms_per_step": 1000 * ((p1 - p0) - (c1 - c0)) / (s1 - s0)}
 
 
 def headless(cfg: RunConfig, run_dir: Path) -> dict[str, float]:
@@ -152,6 +156,8 @@ def main() -> int:
         "headless_train_cpu_ms_per_step": round(med("headless", "train_cpu_ms_per_step"), 1),
         "gui_train_cpu_ms_per_step": round(med("gui", "train_cpu_ms_per_step"), 1),
         "gui_thread_cpu_ms_per_step": round(med("gui", "gui_thread_cpu_ms_per_step"), 2),
+        "headless_beside_cpu_ms_per_step": round(med("headless", "beside_cpu_ms_per_step"), 2),
+        "gui_beside_cpu_ms_per_step": round(med("gui", "beside_cpu_ms_per_step"), 2),
         "gui_over_headless_wall": round(med("gui", "steps_per_s")
                                         / med("headless", "steps_per_s"), 3),
         "gui_over_headless_cpu": round(med("headless", "train_cpu_ms_per_step")
