@@ -175,7 +175,7 @@ class ControlView(QWidget):
     def _sync_enabled(self) -> None:
         info = self.session.info
         self.to_grid.setEnabled(info is not None)
-        self.reset_all.setEnabled(info is not None and bool(len(self.dirs)))
+        self.reset_all.setEnabled(info is not None and len(self.dirs) > 0)
         self.save_button.setEnabled(info is not None and info.path is not None)
 
     def add_directions(self, dirs: list[Direction]) -> None:
