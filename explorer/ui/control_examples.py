@@ -76,7 +76,7 @@ class ExamplePicker(QWidget):
         lay.addLayout(top)
         lay.addLayout(grid)
         lay.addLayout(bottom)
-        self.renders = session.channel(TAG)
+        self.renders = session.channel(TAG, view=self)
         self.renders.rendered.connect(self._on_rendered)
         self._paint_states()
 

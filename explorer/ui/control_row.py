@@ -1,7 +1,7 @@
 """One slider row of the Control view: name (editable), slider, value, range, and row actions.
 
-The row only holds plain values (α and its range) and reports changes; the view owns the
-directions and turns the values into an offset.
+The row only shows plain values (α and its range) and reports the user's changes; the view's
+``DirectionSet`` owns the directions and their α and turns them into an offset.
 """
 
 from __future__ import annotations
@@ -79,7 +79,15 @@ class DirectionRow(QWidget):
         return self.slider.value() / TICKS_PER_UNIT
 
     def set_alpha(self, alpha: float) -> None:
+        """Move the slider as the user would: ``value_changed`` is emitted if α changed."""
         self.slider.setValue(round(alpha * TICKS_PER_UNIT))
+
+    def show_alpha(self, alpha: float) -> None:
+        """Show α the view already holds (no ``value_changed``: the view updates itself once)."""
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(alpha * TICKS_PER_UNIT))
+        self.slider.blockSignals(False)
+        self.value_label.setText(f"{self.alpha:+.2f}")
 
     @property
     def range(self) -> tuple[float, float]:

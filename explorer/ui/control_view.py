@@ -1,8 +1,10 @@
 """The Control view: sliders along feature directions applied to the focused sample.
 
-Each slider holds α_i; the view sends the offset Σ α_i·d_i to the session (the Generate view may
-apply it to the whole grid) and renders the focused sample (or seed 0 / class 0) large, through
-the render thread's newest-request slot "control", so dragging never queues stale frames.
+The sliders' state (directions, their α, the offset Σ α_i·d_i) is a Qt-free ``DirectionSet``;
+each row shows one entry and reports edits. The view sends the set's offset to the session (the
+Generate view may apply it to the whole grid) and renders the focused sample (or seed 0 /
+class 0) large, through the render thread's newest-request slot "control", so dragging never
+queues stale frames.
 Directions come from a background computation (SeFa, GANSpace, supervised) or from marked
 examples, and are saved to / auto-loaded from ``directions.pt`` in the model's run folder.
 """
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core import directions as dmath
+from explorer.core.direction_set import DirectionSet
 from explorer.core.directions import (
     Direction,
     DirectionsError,
@@ -50,8 +53,7 @@ class ControlView(QWidget):
     def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.directions: list[Direction] = []
-        self.alphas: list[float] = []
+        self.dirs = DirectionSet()  # the sliders' state; the rows below render it
         self.rows: list[DirectionRow] = []
         self.sweeps = SweepExporter(session, self)
         self.sweeps.saved.connect(self._on_gif_saved)
@@ -60,7 +62,7 @@ class ControlView(QWidget):
         session.model_changed.connect(self._on_model_changed)
         session.focus_changed.connect(self._on_focus_changed)
         # Live: the preview follows a dragged slider with each result as it comes.
-        self.renders = session.channel(TAG, live=True)
+        self.renders = session.channel(TAG, live=True, view=self)
         self.renders.rendered.connect(self._on_rendered)
         self._on_model_changed(session.info)
 
@@ -124,60 +126,96 @@ class ControlView(QWidget):
         return b
 
     # --- directions ----------------------------------------------------------------------------
+    # Every edit goes to ``self.dirs`` (the Qt-free DirectionSet), then only the rows it touched
+    # are updated, then ``_changed`` refreshes what depends on the whole list.
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        return self.dirs.directions
+
+    @property
+    def alphas(self) -> tuple[float, ...]:
+        return self.dirs.alphas
+
     def set_directions(self, dirs: list[Direction], alphas: list[float] | None = None) -> None:
-        self.directions = list(dirs)
-        self.alphas = list(alphas) if alphas is not None else [0.0] * len(dirs)
+        self.dirs.replace(dirs, alphas)
         for row in self.rows:
             self.rows_box.removeWidget(row)
             row.deleteLater()
         self.rows = []
-        for i, d in enumerate(self.directions):
-            row = DirectionRow(d.name, d.source, *d.range)
-            row.set_alpha(self.alphas[i])
-            row.value_changed.connect(lambda a, i=i: self._on_alpha_changed(i, a))
-            row.range_changed.connect(lambda lo, hi, i=i: self._on_range_changed(i, lo, hi))
-            row.renamed.connect(lambda name, i=i: self._on_renamed(i, name))
-            row.move_requested.connect(lambda step, i=i: self.move(i, step))
-            row.delete_requested.connect(lambda i=i: self.delete(i))
-            row.sweep_requested.connect(lambda i=i: self._on_sweep_clicked(i))
-            self.rows_box.insertWidget(i, row)
-            self.rows.append(row)
-        self._refresh_cosine()
+        for i in range(len(self.dirs)):
+            self._insert_row(i)
+        self._changed()
+
+    def _insert_row(self, i: int) -> None:
+        d = self.dirs[i]
+        row = DirectionRow(d.name, d.source, *d.range)
+        row.show_alpha(self.dirs.alpha(i))
+        # The row's index is looked up when it signals, so moving rows needs no reconnecting.
+        row.value_changed.connect(lambda a, row=row: self._on_alpha_changed(self._index(row), a))
+        row.range_changed.connect(
+            lambda lo, hi, row=row: self.dirs.set_range(self._index(row), lo, hi))
+        row.renamed.connect(lambda name, row=row: self._on_renamed(self._index(row), name))
+        row.move_requested.connect(lambda step, row=row: self.move(self._index(row), step))
+        row.delete_requested.connect(lambda row=row: self.delete(self._index(row)))
+        row.sweep_requested.connect(lambda row=row: self._on_sweep_clicked(self._index(row)))
+        self.rows_box.insertWidget(i, row)
+        self.rows.insert(i, row)
+
+    def _index(self, row: DirectionRow) -> int:
+        return self.rows.index(row)
+
+    def _changed(self, vectors: bool = True) -> None:
+        """After an edit: the cosine table (when vectors or names changed), the buttons, and the
+        offset with the preview."""
+        if vectors:
+            self._refresh_cosine()
         self._sync_enabled()
         self._apply_offset()
 
     def _sync_enabled(self) -> None:
         info = self.session.info
         self.to_grid.setEnabled(info is not None)
-        self.reset_all.setEnabled(info is not None and bool(self.directions))
+        self.reset_all.setEnabled(info is not None and len(self.dirs) > 0)
         self.save_button.setEnabled(info is not None and info.path is not None)
 
     def add_directions(self, dirs: list[Direction]) -> None:
         """Append, skipping any that duplicate a direction already listed."""
-        new = [d for d in dirs if not any(abs(float(d.vector @ o.vector)) > 0.9999
-                                          for o in self.directions)]
-        self.set_directions(self.directions + new, self.alphas + [0.0] * len(new))
+        added = self.dirs.add(dirs)
+        for i in range(len(self.dirs) - len(added), len(self.dirs)):
+            self._insert_row(i)
+        if added:
+            self._changed()
 
     def move(self, i: int, step: int) -> None:
-        j = i + step
-        if 0 <= j < len(self.directions):
-            d, a = self.directions, self.alphas
-            d[i], d[j], a[i], a[j] = d[j], d[i], a[j], a[i]
-            self.set_directions(d, a)
+        j = self.dirs.move(i, step)
+        if j is None:
+            return
+        row = self.rows.pop(i)  # the same widget, moved: its slider, range and name go along
+        self.rows.insert(j, row)
+        self.rows_box.removeWidget(row)
+        self.rows_box.insertWidget(j, row)
+        self._changed()
 
     def delete(self, i: int) -> None:
-        self.set_directions(self.directions[:i] + self.directions[i + 1:],
-                            self.alphas[:i] + self.alphas[i + 1:])
+        self.dirs.delete(i)
+        row = self.rows.pop(i)
+        self.rows_box.removeWidget(row)
+        row.deleteLater()
+        self._changed()
 
     def orthogonalise(self) -> None:
         try:
-            self.set_directions(dmath.orthogonalize(self.directions), self.alphas)
-            self._on_status("directions orthogonalised (Gram–Schmidt, top to bottom)")
+            self.dirs.orthogonalise()  # names, ranges and α stay: the rows show the same
         except DirectionsError as e:
             self._on_status(str(e))
+            return
+        self._changed()
+        self._on_status("directions orthogonalised (Gram–Schmidt, top to bottom)")
 
     def reset_sliders(self) -> None:
-        self.set_directions(self.directions)
+        for i in self.dirs.reset():
+            self.rows[i].show_alpha(0.0)
+        self._changed(vectors=False)
 
     def save(self) -> Path | None:
         info = self.session.info
@@ -186,18 +224,18 @@ class ControlView(QWidget):
             return None
         path = directions_save_path(info.path)
         try:
-            dmath.save_directions(path, self.directions)
+            dmath.save_directions(path, self.dirs.directions)
         except DirectionsError as e:
             self._on_status(str(e))
             return None
-        self._on_status(f"saved {len(self.directions)} directions to {path}")
+        self._on_status(f"saved {len(self.dirs)} directions to {path}")
         return path
 
     # --- computed directions ---------------------------------------------------------------
     def _on_computed(self, dirs: list[Direction]) -> None:
-        before = len(self.directions)
+        before = len(self.dirs)
         self.add_directions(dirs)
-        self._on_status("\n".join([f"{len(self.directions) - before} directions added (Save to "
+        self._on_status("\n".join([f"{len(self.dirs) - before} directions added (Save to "
                                     "keep them)"] + self.sources.notes))
 
     def _on_example_direction(self, d: Direction) -> None:
@@ -217,36 +255,31 @@ class ControlView(QWidget):
                                                      else "") + " (focus a sample to change)"
 
     def offset(self) -> torch.Tensor | None:
-        return dmath.offset(self.directions, self.alphas)
+        return self.dirs.offset()
 
     def _apply_offset(self) -> None:
         if self.session.info is None:
             return
-        self.session.set_offset(self.offset(), applies_to_grid=self.to_grid.isChecked())
+        self.session.set_offset(self.dirs.offset(), applies_to_grid=self.to_grid.isChecked())
         self._request_preview()
 
     def _request_preview(self) -> None:
         z, y, label = self.base()
-        off = self.offset()
-        z = z + off if off is not None else z
         self.base_label.setText(label)
-        self.renders.request(z.view(1, -1), None if y is None else y.view(1, -1))
+        self.renders.request(self.dirs.apply(z).view(1, -1), None if y is None else y.view(1, -1))
 
     def _on_alpha_changed(self, i: int, alpha: float) -> None:
-        self.alphas[i] = alpha
-        self._apply_offset()
-
-    def _on_range_changed(self, i: int, lo: float, hi: float) -> None:
-        self.directions[i] = self.directions[i].with_vector(self.directions[i].vector,
-                                                            range=(lo, hi))
+        if self.dirs.set_alpha(i, alpha):
+            self._apply_offset()
 
     def _on_renamed(self, i: int, name: str) -> None:
-        self.directions[i] = self.directions[i].with_vector(self.directions[i].vector, name=name)
+        self.dirs.rename(i, name)
         self._refresh_cosine()
 
     def _refresh_cosine(self) -> None:
-        names = [d.name for d in self.directions]
-        self.cosine.set_matrix(names, dmath.cosine_matrix(self.directions) if names else None)
+        dirs = self.dirs.directions
+        names = [d.name for d in dirs]
+        self.cosine.set_matrix(names, dmath.cosine_matrix(dirs) if names else None)
         self.orth_button.setEnabled(len(names) > 1)
 
     def _on_model_changed(self, info: ModelInfo | None) -> None:
@@ -278,7 +311,7 @@ class ControlView(QWidget):
 
     # --- sweep GIF ---------------------------------------------------------------------------
     def _on_sweep_clicked(self, i: int) -> None:
-        name = f"sweep_{file_stem(self.directions[i].name, 'direction')}.gif"
+        name = f"sweep_{file_stem(self.dirs[i].name, 'direction')}.gif"
         path, _ = QFileDialog.getSaveFileName(self, "Export sweep GIF",
                                               str(self.session.export_dir / name), "GIF (*.gif)")
         if path:
@@ -287,12 +320,10 @@ class ControlView(QWidget):
     def export_sweep(self, i: int, path: Path, frames: int = 24, fps: float = 12.0) -> None:
         """Render slider i across its range (there and back; other sliders as they are) to GIF."""
         z, y, _ = self.base()
-        lo, hi = self.rows[i].range
-        off = self.offset()
-        z = z + off if off is not None else z
-        a = sweep_alphas(lo, hi, frames) - self.alphas[i]  # relative to the slider's value
-        self.sweeps.export(z + a[:, None] * self.directions[i].vector, y, path, fps)
-        self._on_status(f"rendering a {len(a)}-frame sweep of '{self.directions[i].name}'…")
+        d = self.dirs[i]
+        a = sweep_alphas(*d.range, frames) - self.dirs.alpha(i)  # relative to the slider's value
+        self.sweeps.export(self.dirs.apply(z) + a[:, None] * d.vector, y, path, fps)
+        self._on_status(f"rendering a {len(a)}-frame sweep of '{d.name}'…")
 
     def _on_gif_saved(self, path: str) -> None:
         self.session.remember_export(path)

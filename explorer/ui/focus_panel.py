@@ -139,7 +139,7 @@ class FocusPanel(QWidget):
         self.copy_seed.clicked.connect(self.copy)
         session.focus_changed.connect(self._on_focus_changed)
         session.offset_changed.connect(self._on_offset_changed)
-        self.renders = session.channel("focus")
+        self.renders = session.channel("focus", view=self)
         self.renders.rendered.connect(self._on_rendered)
         session.model_changed.connect(self._on_model_changed)
         self.finder.found.connect(self._on_nearest_found)

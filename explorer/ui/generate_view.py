@@ -74,7 +74,7 @@ class GenerateView(QWidget):
         self._focus_tile: int | None = None  # the grid position the user last focused
         self._build()
         session.model_changed.connect(self._on_model_changed)
-        self.renders = session.channel("grid")
+        self.renders = session.channel("grid", view=self)
         self.renders.rendered.connect(self._on_rendered)
         session.failed.connect(self._on_failed)
         session.focus_changed.connect(self._on_focus_changed)

@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
         self.train_view.state_changed.connect(self._on_state_changed)
         session.model_changed.connect(self._on_model_changed)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self._build_menus()
 
         self._quit_asked_by_user = False  # set while File > Quit closes the window
@@ -262,6 +263,12 @@ class MainWindow(QMainWindow):
         self.settings.setValue("paths/export_folder", folder)
 
     # --- status --------------------------------------------------------------------------------
+    def _on_tab_changed(self, _index: int) -> None:
+        # The live model is not handed over while the Train tab is in front: on leaving it, the
+        # tab now shown explores the newest weights at once.
+        if self.tabs.currentWidget() is not self.train_view:
+            self.train_view.live.flush()
+
     def _on_state_changed(self, text: str) -> None:
         self.state_label.setText(f"Training: {text}")
         self.state_label.setToolTip(self.state_label.text())

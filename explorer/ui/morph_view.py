@@ -71,7 +71,7 @@ class MorphView(QWidget):
         self.timer = QTimer(self)
         self._build()
         session.model_changed.connect(self._on_model_changed)
-        self.renders = session.channel("morph")
+        self.renders = session.channel("morph", view=self)
         self.renders.rendered.connect(self._on_rendered)
         session.failed.connect(self._on_failed)
         session.endpoint_picked.connect(self._on_endpoint_picked)

@@ -37,7 +37,7 @@ class ProjectionPanel(QWidget):
         self.edited: np.ndarray | None = None
         session.focus_changed.connect(self._update)
         session.offset_changed.connect(self._update)
-        self.renders = session.channel(TAG)
+        self.renders = session.channel(TAG, view=self)
         self.renders.rendered.connect(self._on_rendered)
         self._update()
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import QWidget
 
 from explorer.core.jobs import failure_message
 from explorer.core.render import Renderer
@@ -111,39 +112,75 @@ class RenderChannel(QObject):
 
     ``failed(message)``: a render of this tag failed. Get one from ``ModelSession.channel`` and
     keep it: the session holds channels weakly. Two views may share a tag (its worker slot, so
-    one's request replaces the other's unprocessed one); each still receives only its own."""
+    one's request replaces the other's unprocessed one); each still receives only its own.
+
+    With ``view`` (the widget that shows the results), a request made while that widget is off
+    screen in a window that is on screen (a tab not in front) is held, not rendered: only the
+    newest is kept, and it is sent when the widget is shown. A model handed over from training
+    every few seconds then costs no renders for the tabs nobody looks at. Meanwhile nothing
+    older is delivered; a model change drops the held request (the view asks anew). A widget
+    whose window is not shown at all renders as before."""
 
     rendered = Signal(object)  # RenderResult
     failed = Signal(str)
 
     def __init__(self, tag: str, submit: Callable[[RenderRequest], int],
                  drop: Callable[[str], None], live: bool = False,
-                 parent: QObject | None = None) -> None:
+                 view: QWidget | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.tag, self.live = tag, live
         self._submit, self._drop = submit, drop
         self.latest = -1  # the newest request's stamp
         self._shown = -1  # the newest result's stamp delivered
+        self._view = view
+        self.held: RenderRequest | None = None  # a request waiting for ``view`` to be shown
+        if view is not None:
+            view.installEventFilter(self)
 
     def request(self, z: torch.Tensor, y: torch.Tensor | None = None,
                 meta: dict | None = None) -> int:
-        self.latest = self._submit(RenderRequest(self.tag, z, y, meta or {}))
+        """Returns the request's stamp, or -1 when it is held until the view is shown."""
+        req = RenderRequest(self.tag, z, y, meta or {})
+        if self._off_screen():
+            if self.held is None:
+                self._drop(self.tag)  # an unprocessed earlier request is as stale as a result
+            self.held, self.latest = req, -1
+            return -1
+        self.held = None
+        self.latest = self._submit(req)
         return self.latest
 
     def cancel(self) -> None:
         """Drop the unprocessed request; a result already being rendered is not delivered."""
         self._drop(self.tag)
+        self.held = None
         self.latest = -1
+
+    def drop_held(self) -> None:
+        """Forget a held request (the model it was made for is no longer open)."""
+        self.held = None
 
     def deliver_failure(self, stamp: int, message: str) -> None:
         if stamp == self.latest:
             self.failed.emit(message)
 
     def deliver(self, result: RenderResult) -> None:
+        if self.held is not None:
+            return  # a newer request is held for when the view is shown
         if result.stamp <= self._shown or (not self.live and result.stamp != self.latest):
             return  # older than what is shown, or (not live) not the newest request's
         self._shown = result.stamp
         self.rendered.emit(result)
+
+    def _off_screen(self) -> bool:
+        v = self._view
+        return v is not None and v.window().isVisible() and not v.isVisible()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Show and watched is self._view and self.held is not None:
+            req, self.held = self.held, None
+            self.latest = self._submit(req)
+        return False
 
 
 class RenderThread:

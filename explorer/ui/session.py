@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from explorer.core.render import ModelInfo, Renderer
 from explorer.ui.render_worker import RenderChannel, RenderRequest, RenderResult, RenderThread
@@ -75,6 +76,9 @@ class ModelSession(QObject):
         """Switch model. Focus and offset are cleared when the latent space changes shape."""
         old = self.info
         self._render.worker.set_renderer(renderer)
+        for channels in self._channels.values():
+            for ch in list(channels):
+                ch.drop_held()  # made for the model before; each view asks anew below
         self.info = renderer.info
         if old is None or (old.z_dim, old.class_names) != (self.info.z_dim, self.info.class_names):
             self.focus, self.offset = None, None
@@ -97,11 +101,13 @@ class ModelSession(QObject):
     def pick_endpoint(self, which: str, focus: Focus) -> None:
         self.endpoint_picked.emit(which, focus)
 
-    def channel(self, tag: str, live: bool = False) -> RenderChannel:
+    def channel(self, tag: str, live: bool = False, view: QWidget | None = None
+                ) -> RenderChannel:
         """A new channel on ``tag`` for one view, which keeps it (see ``RenderChannel``): the
-        view requests through it and receives only the results of its own requests."""
+        view requests through it and receives only the results of its own requests. A preview
+        passes itself as ``view``: its requests wait while it is a tab not in front."""
         # Through self.request, looked up at call time, so a spy on it sees every request.
-        ch = RenderChannel(tag, lambda req: self.request(req), self.cancel, live)
+        ch = RenderChannel(tag, lambda req: self.request(req), self.cancel, live, view)
         self._channels.setdefault(tag, weakref.WeakSet()).add(ch)
         return ch
 

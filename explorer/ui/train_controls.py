@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from explorer.core.train_phase import Phase, buttons
+
 
 class TrainControls(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -29,14 +31,14 @@ class TrainControls(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(self.share_box)
 
-    def sync(self, running: bool, phase: str, form_valid: bool,
-             resumable: Path | None) -> None:
-        """``phase``: idle | loading | training | pausing | paused | stopping; ``resumable``:
-        the stopped run that Resume would continue, if any."""
-        paused = phase in ("paused", "pausing")
-        self.start_button.setEnabled(not running and form_valid)
-        self.pause_button.setEnabled(running and phase == "training")
-        self.resume_button.setEnabled(paused or (not running and resumable is not None))
-        self.stop_button.setEnabled(running and phase != "stopping")
+    def sync(self, phase: Phase, form_valid: bool, resumable: Path | None) -> None:
+        """Enable the buttons for ``phase`` (by ``train_phase.buttons``); ``resumable``: the
+        stopped run that Resume would continue, if any."""
+        on = buttons(phase, form_valid, resumable is not None)
+        self.start_button.setEnabled(on.start)
+        self.pause_button.setEnabled(on.pause)
+        self.resume_button.setEnabled(on.resume)
+        self.stop_button.setEnabled(on.stop)
         self.resume_button.setToolTip(f"Continue {resumable} to Total steps"
-                                      if resumable and not running else "Continue the paused run")
+                                      if resumable and not phase.active
+                                      else "Continue the paused run")

@@ -4,7 +4,8 @@ progress with rates and ETA, and a message line.
 Training runs in a TrainThread; this view only reacts to its signals (GUI thread). It can also
 show a run folder from disk and follow one a headless ``train`` process is still writing.
 While training, each Preview's frozen G_ema copy is handed to the ModelSession (at most every
-few seconds) so the other tabs can explore the run in progress.
+few seconds, and only while another tab is on screen) so the other tabs can explore the run in
+progress.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.timelapse import preview_frames
+from explorer.core.train_phase import Phase, TrainPhase
 from explorer.ui.live_model import LiveModelShare
 from explorer.ui.run_form import RunForm
 from explorer.ui.run_watch import RunWatcher, load_grid, resumable
@@ -51,8 +53,7 @@ class TrainView(QWidget):
         self.step = 0
         self.total = 0
         self._started: Started | None = None
-        self._phase = "idle"  # idle | loading | training | pausing | paused | stopping
-        self._running = False
+        self.phase = TrainPhase()  # the run's phase; the buttons follow it (``_sync_buttons``)
 
         self.form = RunForm(runs_root)
         self.form.validity_changed.connect(self._on_form_validity_changed)
@@ -87,14 +88,20 @@ class TrainView(QWidget):
         self.watcher.log_reset.connect(self._on_watch_log_reset)
         self.watcher.preview_found.connect(self._on_watch_preview_found)
         self.watcher.checkpoint_changed.connect(self._on_watch_checkpoint_changed)
-        self.live = LiveModelShare(session, parent=self)
+        # Handed over only while the Train tab is not the one on screen (or the window is not
+        # shown at all); the main window flushes it when another tab is shown.
+        self.live = LiveModelShare(session, wanted=lambda: not self.isVisible(), parent=self)
         self.live.failed.connect(self.display.say)
         self._sync_buttons()
 
     # --- public ------------------------------------------------------------------------------
+    @property
+    def _phase(self) -> Phase:
+        return self.phase.phase
+
     def is_running(self) -> bool:
         """From Start until the GUI has handled the worker's last signal (``finished``)."""
-        return self._running
+        return self.phase.active
 
     def start(self) -> bool:
         cfg = self.form.config()
@@ -121,21 +128,20 @@ class TrainView(QWidget):
         return None
 
     def pause(self) -> None:
-        if self.worker is not None and self._phase == "training":
+        if self.worker is not None and self._set_phase(Phase.PAUSING, "pausing after this step…"):
             self.worker.pause()
-            self._set_phase("pausing", "pausing after this step…")
 
     def resume(self) -> None:
-        if self._phase in ("paused", "pausing") and self.worker is not None:
+        if self._phase in (Phase.PAUSED, Phase.PAUSING) and self.worker is not None:
             self.worker.resume()
-            self._set_phase("training", f"training · step {self.step}")
+            self._set_phase(Phase.RUNNING, f"training · step {self.step}")
         elif not self.is_running():
             self.resume_run()
 
     def stop(self) -> None:
         if self.worker is not None and self.is_running():
-            self.worker.stop()
-            self._set_phase("stopping", "stopping: writing the checkpoint…")
+            self.worker.stop()  # again while stopping is harmless
+            self._set_phase(Phase.STOPPING, "stopping: writing the checkpoint…")
 
     def stop_and_wait(self, timeout_s: float = 60.0) -> bool:
         """Stop, let the final checkpoint be written and join the thread; never blocks longer
@@ -181,7 +187,7 @@ class TrainView(QWidget):
         self.watcher.poll()  # everything so far, at once
         if run.has_model():
             self._open_in_session(run_dir)
-        self._set_phase("idle", f"viewing {run_dir.name}")
+        self._set_phase(Phase.IDLE, f"viewing {run_dir.name}")
         who = holder(run_dir)
         writer = f"{who} is training it" if who else "curves grow while a `train` process writes it"
         self.display.say(f"Opened {run_dir}{note}. Following it: {writer}.")
@@ -219,8 +225,7 @@ class TrainView(QWidget):
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_finished)
         self.form.setEnabled(False)
-        self._running = True
-        self._set_phase("loading", note)
+        self._set_phase(Phase.STARTING, note)
         self.display.say(note[:1].upper() + note[1:])
         self.thread.start()
         return True
@@ -238,7 +243,7 @@ class TrainView(QWidget):
             if frames:
                 self.display.show_grid(frames[-1][0], load_grid(frames[-1][1]))
         self.display.progress.begin(ev.start_step, ev.total_steps)
-        self._set_phase("training", f"training · step {ev.start_step}")
+        self._set_phase(Phase.RUNNING, f"training · step {ev.start_step}")
         self.display.say(f"{'Resumed' if ev.resumed else 'Training'} {ev.run_dir} on {ev.device}: "
                   f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
                   f"{ev.config.train.loss}; {ev.step_impl}.")
@@ -247,7 +252,7 @@ class TrainView(QWidget):
         self.display.add_points(st.steps, st)
         self.step = st.step
         self.display.progress.show_stats(st)
-        if self._phase == "training":
+        if self._phase is Phase.RUNNING:
             self.state_changed.emit(f"training · step {st.step} / {self.total}")
 
     def _on_previewed(self, pv: Preview) -> None:
@@ -268,10 +273,10 @@ class TrainView(QWidget):
 
     def _on_paused(self, step: int) -> None:
         self.step = step
-        self._set_phase("paused", f"paused at step {step}")
+        self._set_phase(Phase.PAUSED, f"paused at step {step}")
 
     def _on_resumed(self, step: int) -> None:
-        self._set_phase("training", f"training · step {step}")
+        self._set_phase(Phase.RUNNING, f"training · step {step}")
 
     def _on_completed(self, ev: Finished) -> None:
         self.step = ev.step
@@ -280,7 +285,8 @@ class TrainView(QWidget):
         else:
             self.display.say(f"{ev.reason.capitalize()} at step {ev.step}; checkpoint: "
                       f"{ev.checkpoint}. Resume continues it.")
-        self._set_phase("idle", f"{ev.reason} at step {ev.step}")
+        # The run is over; its thread winds down (phase stopping until ``finished``).
+        self._report_end(False, f"{ev.reason} at step {ev.step}")
         if self.share_box.isChecked() and ev.checkpoint is not None:
             self.live.cancel()  # the checkpoint holds the newest weights, with its path
             self._open_in_session(ev.checkpoint)
@@ -288,19 +294,22 @@ class TrainView(QWidget):
     def _on_failed(self, message: str) -> None:
         self.display.show_error(f"Training failed: {message}")
         self.display.say("Training failed (see the message above).")
-        self._set_phase("idle", "failed")
+        self._report_end(True, "failed")
 
     def _on_finished(self) -> None:
         if self.thread is not None:
             self.thread.wait(5000)  # run() has returned; the thread is only winding down
-        self._running = False
+        # Only a run that did not report how it ended needs a status line here; otherwise the
+        # line its last event set ("completed at step 12", "failed") stays.
+        reported = self.phase.reported
+        self.phase.end()
         self.display.progress.finish()
         self.form.setEnabled(True)
         if RunFolder(self.form.run_dir()).holds_run():
             self.form.new_run()  # Start = another new run; Resume continues this one
         self.form.revalidate()
-        if self._phase != "idle":
-            self._set_phase("idle", f"stopped at step {self.step}")
+        if not reported:
+            self.state_changed.emit(f"stopped at step {self.step}")
         self._sync_buttons()
 
     # --- following a run folder -----------------------------------------------------------------
@@ -341,11 +350,19 @@ class TrainView(QWidget):
         st = self._started
         return bool(st and st.config.model.conditional and st.class_names)
 
-    def _set_phase(self, phase: str, status: str) -> None:
-        self._phase = phase
+    def _set_phase(self, phase: Phase, status: str) -> bool:
+        """Move to ``phase`` if the phase machine allows it (then the buttons follow and the
+        status line says ``status``); False, and nothing changes, if it does not."""
+        if not self.phase.go(phase):
+            return False
         self._sync_buttons()
         self.state_changed.emit(status)
+        return True
+
+    def _report_end(self, failed: bool, status: str) -> None:
+        if self.phase.report_end(failed):
+            self._sync_buttons()
+            self.state_changed.emit(status)
 
     def _sync_buttons(self) -> None:
-        self.controls.sync(self.is_running(), self._phase, self.form.is_valid(),
-                           self.resumable_dir())
+        self.controls.sync(self._phase, self.form.is_valid(), self.resumable_dir())
