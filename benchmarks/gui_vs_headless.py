@@ -87,7 +87,7 @@ def gui(cfg: RunConfig, run_dir: Path, tmp: Path, tab: str | None = None) -> dic
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
-    import explorer.ui.train_worker as train_worker
+    import explorer.ui.train.worker as train_worker
     from explorer.ui.app import build_window
 
     app = QApplication.instance() or QApplication([])

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explorer.core.directions import directions_path, load_directions
-from explorer.core.projection import pixel_mse, project
+from explorer.core.directions.direction import directions_path, load_directions
+from explorer.core.latent.projection import pixel_mse, project
 from trainer.checkpoint import load_generator
 from trainer.data.shapes import make_shapes
 from trainer.images import make_grid, to_uint8, upscale_nearest

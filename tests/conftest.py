@@ -41,7 +41,7 @@ def readonly_run(tmp_path_factory):
 @pytest.fixture
 def session(readonly_run, qtbot):
     """A ModelSession on ``readonly_run``; its render thread is joined at teardown."""
-    from explorer.ui.session import ModelSession
+    from explorer.ui.shell.session import ModelSession
 
     s = ModelSession()
     s.open_checkpoint(readonly_run)

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.core.latent import grid_z, one_hot, slerp, truncate
-from explorer.core.render import Renderer
+from explorer.core.latent.latent_math import grid_z, one_hot, slerp, truncate
+from explorer.core.latent.render import Renderer
 from main import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -141,7 +141,7 @@ def _rows(form) -> dict[str, set[str]]:
 
 @pytest.fixture
 def form(qtbot, tmp_path):
-    from explorer.ui.run_form import RunForm
+    from explorer.ui.train.run_form import RunForm
 
     f = RunForm(tmp_path / "runs")
     qtbot.addWidget(f)
@@ -150,7 +150,7 @@ def form(qtbot, tmp_path):
 
 
 def test_every_form_field_has_its_row(form):
-    from explorer.ui.form_widgets import select
+    from explorer.ui.train.form_widgets import select
 
     select(form.dataset, "folder")  # the path row's label names an image folder
     rows = _rows(form)
@@ -168,7 +168,7 @@ def test_text_rows_carry_the_declared_tooltip(form):
 
 
 def form_section(key: str) -> str:
-    from explorer.ui.run_fields import TEXT_FIELDS
+    from explorer.ui.train.run_fields import TEXT_FIELDS
 
     return TEXT_FIELDS[key][0]
 
@@ -187,7 +187,7 @@ def test_a_bad_value_marks_its_own_row(form, key):
 
 
 def test_a_rule_across_fields_marks_the_path_row(form):
-    from explorer.ui.form_widgets import select
+    from explorer.ui.train.form_widgets import select
 
     select(form.dataset, "folder")
     form.path_edit.setText("")

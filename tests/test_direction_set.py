@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer.core import directions as dmath
-from explorer.core.direction_set import DirectionSet
-from explorer.core.directions import Direction, DirectionsError
+from explorer.core.directions import direction as dmath
+from explorer.core.directions.direction import Direction, DirectionsError
+from explorer.core.directions.direction_set import DirectionSet
 
 
 def _d(name: str, i: int, z_dim: int = 8, **kw: object) -> Direction:

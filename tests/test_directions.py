@@ -8,13 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.core.direction_finders import (
-    ganspace_directions,
-    name_by_attribute,
-    sefa_directions,
-    supervised_directions,
-)
-from explorer.core.directions import (
+from explorer.core.directions.direction import (
     Direction,
     DirectionsError,
     cosine_matrix,
@@ -24,7 +18,13 @@ from explorer.core.directions import (
     project_out,
     save_directions,
 )
-from explorer.core.measure import MEASURED, estimate_factors, measure_directions
+from explorer.core.directions.finders import (
+    ganspace_directions,
+    name_by_attribute,
+    sefa_directions,
+    supervised_directions,
+)
+from explorer.core.directions.measure import MEASURED, estimate_factors, measure_directions
 from trainer.data.shapes import make_shapes, render
 from trainer.models import DCGANGenerator
 
@@ -273,7 +273,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 def test_attribute_model_scores_round_trip_and_readable(tmp_path):
-    from explorer.core.attribute_model import (
+    from explorer.core.directions.attribute_model import (
         load_attribute_model,
         save_attribute_model,
         train_attribute_model,
@@ -291,7 +291,7 @@ def test_attribute_model_scores_round_trip_and_readable(tmp_path):
 
 
 def test_leakage_noise_correction():
-    from explorer.core.measure import _fit_slopes
+    from explorer.core.directions.measure import _fit_slopes
 
     rng = np.random.default_rng(0)
     alpha = np.linspace(-1, 1, 9)

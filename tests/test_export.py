@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.core.export import (
+from explorer.core.jobs import Cancelled
+from explorer.core.latent.export import (
     ExportError,
     compose_grid,
     save_gif,
@@ -14,7 +15,6 @@ from explorer.core.export import (
     save_morph,
     save_png_strip,
 )
-from explorer.core.jobs import Cancelled
 
 
 def smooth_frames(n: int = 12, size: int = 16) -> np.ndarray:

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.core import eval_classifier as ec
-from explorer.core.best_snapshot import best_row
-from explorer.core.fidelity import knn_radii, memorisation, nearest, precision_recall
-from explorer.core.quality import evaluate_generator, manifold_floor, real_set
+from explorer.core.quality import eval_classifier as ec
+from explorer.core.quality.best_snapshot import best_row
+from explorer.core.quality.evaluate import evaluate_generator, manifold_floor, real_set
+from explorer.core.quality.fidelity import knn_radii, memorisation, nearest, precision_recall
 from main import main
 from trainer.checkpoint import CheckpointError, load_generator
 from trainer.data.shapes import make_shapes
@@ -145,7 +145,7 @@ def test_eval_over_steps_marks_the_best_and_every_command_opens_it(trained_run, 
 
 
 def test_stop_advice_after_patience_evaluations_without_gain():
-    from explorer.core.best_snapshot import stop_advice
+    from explorer.core.quality.best_snapshot import stop_advice
 
     rows = [{"step": 2, "fd": 9.0}, {"step": 4, "fd": 5.0}, {"step": 6, "fd": 6.0}]
     assert stop_advice(rows, patience=2) is None
@@ -200,7 +200,7 @@ def test_unlabelled_folders_of_any_size_get_every_figure(channels, size):
 
 
 def test_over_steps_result_carries_the_stop_advice_into_the_summary():
-    from explorer.core.quality import summary_lines
+    from explorer.core.quality.evaluate import summary_lines
 
     r = {"step": 6, "n": 16, "classifier": {"kind": "classes", "cache": "", "held_out": {
         "metric": None}}, "fd_real_vs_real": 1.0, "class_names": [], "models": {},

@@ -3,10 +3,10 @@
 import numpy as np
 import torch
 
-from explorer.core import nearest_train
-from explorer.core.nearest_train import TrainingImages
-from explorer.ui.focus_panel import N_NEAREST, FocusPanel
-from explorer.ui.session import Focus
+from explorer.core.quality import nearest_train
+from explorer.core.quality.nearest_train import TrainingImages
+from explorer.ui.generate.focus_panel import N_NEAREST, FocusPanel
+from explorer.ui.shell.session import Focus
 from trainer.config import DataConfig
 from trainer.data.shapes import make_shapes
 from trainer.images import to_uint8

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.cli.common import UsageError
-from explorer.core.directions import DirectionsError
-from explorer.core.export import ExportError
+from explorer.core.directions.direction import DirectionsError
 from explorer.core.jobs import (
     Cancelled,
     CancelToken,
@@ -17,9 +16,10 @@ from explorer.core.jobs import (
     text_steps,
     user_message,
 )
-from explorer.core.projection import ProjectionError
-from explorer.core.quality import QualityError
-from explorer.core.timelapse import TimelapseError
+from explorer.core.latent.export import ExportError
+from explorer.core.latent.projection import ProjectionError
+from explorer.core.quality.evaluate import QualityError
+from explorer.core.training.timelapse import TimelapseError
 from trainer.checkpoint import CheckpointError
 from trainer.config import ConfigError
 from trainer.data import DataError

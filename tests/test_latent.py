@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from explorer.core.latent import (
+from explorer.core.latent.latent_math import (
     class_mix,
     grid_z,
     interpolate_frames,
@@ -17,8 +17,8 @@ from explorer.core.latent import (
     slerp,
     truncate,
 )
-from explorer.core.morph import Endpoint, endpoint_from_seed, morph_latents, morph_length
-from explorer.core.sampling import (
+from explorer.core.latent.morph import Endpoint, endpoint_from_seed, morph_latents, morph_length
+from explorer.core.latent.sampling import (
     ONE_CLASS,
     PER_CLASS,
     RANDOM,

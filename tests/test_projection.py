@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.core.projection import (
+from explorer.core.latent.projection import (
     ProjectionError,
     SavedProjection,
     as_saved,

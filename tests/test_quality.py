@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import eval_classifier as ec
-from explorer.core.quality import class_report, frechet_distance, frechet_distance_stats
+from explorer.core.quality import eval_classifier as ec
+from explorer.core.quality.evaluate import class_report, frechet_distance, frechet_distance_stats
 from trainer.config import DataConfig
 from trainer.data import ImageData
 from trainer.data.shapes import make_shapes
@@ -104,7 +104,7 @@ def test_random_features_vary_at_a_readable_scale_and_separate_noise(shapes8):
 def test_the_bundled_demo_is_never_written_to(tmp_path, shapes8, monkeypatch):
     """Caches and saved directions of the demo go to ~/latent-lab/demo; it stays as shipped."""
     from explorer.core import demo
-    from explorer.core.directions import (
+    from explorer.core.directions.direction import (
         Direction,
         directions_path,
         directions_save_path,

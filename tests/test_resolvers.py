@@ -39,7 +39,7 @@ def test_auto_device_and_default_preset_agree_everywhere(monkeypatch, qtbot, tmp
     want = "reference" if auto == "cuda" else "sngan"
     assert default_preset_for("auto") == default_preset_for(auto) == want
     assert _cli_config([]).train.preset == want  # `train` without --preset
-    from explorer.ui.run_form import RunForm
+    from explorer.ui.train.run_form import RunForm
 
     form = RunForm(tmp_path / "runs")
     qtbot.addWidget(form)
@@ -92,8 +92,8 @@ def test_cli_and_form_agree_on_classes(qtbot, tmp_path, dataset, subs, want):
     assert has_classes(dataset, path) == want
     argv = ["--device", "cpu", "--dataset", dataset] + (["--data-path", path] if path else [])
     assert _cli_config(argv).model.conditional == want  # the CLI's default
-    from explorer.ui.form_widgets import select
-    from explorer.ui.run_form import RunForm
+    from explorer.ui.train.form_widgets import select
+    from explorer.ui.train.run_form import RunForm
 
     form = RunForm(tmp_path / "runs")
     qtbot.addWidget(form)

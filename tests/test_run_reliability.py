@@ -144,7 +144,7 @@ def test_lock_of_a_killed_process_never_blocks(tmp_path, tiny_cfg):
 
 
 def test_refusal_is_the_train_views_failure_message(qtbot, tmp_path, trained_run, session):
-    from explorer.ui.train_view import TrainView
+    from explorer.ui.train.view import TrainView
 
     view = TrainView(session, tmp_path / "runs")
     qtbot.addWidget(view)
@@ -233,7 +233,7 @@ def test_new_run_into_a_folder_killed_before_its_first_checkpoint(tmp_path, tiny
 # --- a resumed run keeps its new step target ---------------------------------------------------
 
 def test_resume_with_more_steps_stores_the_target(tmp_path, tiny_cfg, qtbot, session):
-    from explorer.ui.train_view import TrainView
+    from explorer.ui.train.view import TrainView
 
     run = tmp_path / "run"
     assert isinstance(list(train(run, tiny_cfg))[-1], Finished)  # 6 steps

@@ -92,8 +92,8 @@ def test_side_files_prefer_the_side_dir_copy(tmp_path):
 
 def test_explorer_side_files_follow_the_run_folder(readonly_run, tmp_path, monkeypatch):
     from explorer.core import demo
-    from explorer.core.directions import directions_path, directions_save_path
-    from explorer.core.projection import saved_path
+    from explorer.core.directions.direction import directions_path, directions_save_path
+    from explorer.core.latent.projection import saved_path
 
     ckpt = RunFolder(readonly_run).snapshot_files()[0]
     assert directions_path(ckpt) == RunFolder(readonly_run).directions
@@ -106,7 +106,7 @@ def test_explorer_side_files_follow_the_run_folder(readonly_run, tmp_path, monke
 def test_best_marker_is_where_the_run_folder_says(readonly_run, tmp_path):
     import shutil
 
-    from explorer.core.best_snapshot import mark_best
+    from explorer.core.quality.best_snapshot import mark_best
 
     run = RunFolder(tmp_path / "copy")
     shutil.copytree(readonly_run, run.path)
@@ -122,7 +122,7 @@ def test_best_marker_is_where_the_run_folder_says(readonly_run, tmp_path):
 def test_form_and_loop_agree_on_a_folder_that_holds_a_run(tmp_path, tiny_cfg, leftover):
     """The form refuses to start in exactly the folders the loop would refuse (a folder holding
     only snapshots included), instead of enabling Start for a run that then fails."""
-    from explorer.ui.run_fields import run_dir_problem
+    from explorer.ui.train.run_fields import run_dir_problem
     from trainer.events import Failed
     from trainer.loop import train
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.core.train_phase import ACTIVE, TRANSITIONS, Buttons, Phase, TrainPhase, buttons
+from explorer.core.training.phase import ACTIVE, TRANSITIONS, Buttons, Phase, TrainPhase, buttons
 
 
 def _walk(*steps: Phase) -> TrainPhase:

@@ -8,10 +8,10 @@ import torch
 
 pytest.importorskip("PySide6")
 
-from explorer.core.directions import Direction, load_directions  # noqa: E402
-from explorer.core.render import Renderer  # noqa: E402
-from explorer.ui.control_view import TAG, ControlView  # noqa: E402
-from explorer.ui.session import ModelSession  # noqa: E402
+from explorer.core.directions.direction import Direction, load_directions  # noqa: E402
+from explorer.core.latent.render import Renderer  # noqa: E402
+from explorer.ui.control.view import TAG, ControlView  # noqa: E402
+from explorer.ui.shell.session import ModelSession  # noqa: E402
 
 TIMEOUT = 30000  # ms; the 2-core CI machine is shared
 

@@ -8,10 +8,10 @@ import torch
 
 pytest.importorskip("PySide6")
 
-from explorer.core import directions as dmath  # noqa: E402
-from explorer.core.directions import Direction  # noqa: E402
-from explorer.ui.control_view import TAG, ControlView  # noqa: E402
-from explorer.ui.session import ModelSession  # noqa: E402
+from explorer.core.directions import direction as dmath  # noqa: E402
+from explorer.core.directions.direction import Direction  # noqa: E402
+from explorer.ui.control.view import TAG, ControlView  # noqa: E402
+from explorer.ui.shell.session import ModelSession  # noqa: E402
 
 
 @pytest.fixture

@@ -14,17 +14,17 @@ from PySide6.QtCore import QPoint, QSettings
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QGroupBox, QMessageBox
 
-from explorer.core.directions import Direction
-from explorer.core.export import file_stem
+from explorer.core.directions.direction import Direction
+from explorer.core.latent.export import file_stem
 from explorer.ui.app import build_window
-from explorer.ui.control_view import ControlView
-from explorer.ui.generate_view import GenerateView
-from explorer.ui.loss_plot import LossPlot
+from explorer.ui.control.view import ControlView
+from explorer.ui.generate.view import GenerateView
 from explorer.ui.main_window import quit_question
-from explorer.ui.quality_view import COLUMNS, QualityView, per_class_text
-from explorer.ui.run_fields import PRESET_HINTS
-from explorer.ui.session import ModelSession
-from explorer.ui.widgets import PLOT_BACKGROUND, seed_spin
+from explorer.ui.quality.view import COLUMNS, QualityView, per_class_text
+from explorer.ui.shell.session import ModelSession
+from explorer.ui.train.run_fields import PRESET_HINTS
+from explorer.ui.widgets.common import PLOT_BACKGROUND, seed_spin
+from explorer.ui.widgets.loss_plot import LossPlot
 from main import main
 
 TIMEOUT = 30000  # ms; the 2-core machine is shared

@@ -7,12 +7,12 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from explorer.core.latent import seed_z
-from explorer.core.render import Renderer
-from explorer.core.sampling import ONE_CLASS, PER_CLASS, RANDOM
-from explorer.ui.generate_view import EMPTY, GenerateView
-from explorer.ui.render_worker import RenderResult
-from explorer.ui.session import Focus
+from explorer.core.latent.latent_math import seed_z
+from explorer.core.latent.render import Renderer
+from explorer.core.latent.sampling import ONE_CLASS, PER_CLASS, RANDOM
+from explorer.ui.generate.view import EMPTY, GenerateView
+from explorer.ui.shell.render_worker import RenderResult
+from explorer.ui.shell.session import Focus
 from main import main
 
 

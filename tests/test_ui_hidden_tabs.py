@@ -10,9 +10,9 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from explorer.core.latent import one_hot, seed_z  # noqa: E402
+from explorer.core.latent.latent_math import one_hot, seed_z  # noqa: E402
 from explorer.ui.app import build_window  # noqa: E402
-from explorer.ui.session import Focus  # noqa: E402
+from explorer.ui.shell.session import Focus  # noqa: E402
 from trainer.events import Preview, Started  # noqa: E402
 from trainer.loop import train  # noqa: E402
 

@@ -1,5 +1,5 @@
-"""The GUI's one way to run a job (explorer/ui/jobs.py): one error boundary, one cancel, signals
-delivered in the GUI thread, the thread joined before ``finished``."""
+"""The GUI's one way to run a job (explorer/ui/shell/jobs.py): one error boundary, one cancel,
+signals delivered in the GUI thread, the thread joined before ``finished``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import time
 import pytest
 from PySide6.QtCore import QThread
 
-from explorer.core.export import ExportError
 from explorer.core.jobs import CancelToken, Progress
-from explorer.ui.jobs import Job
+from explorer.core.latent.export import ExportError
+from explorer.ui.shell.jobs import Job
 
 TIMEOUT = 10000
 

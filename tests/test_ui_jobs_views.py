@@ -12,13 +12,13 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
-from explorer.core.export import ExportError, save_gif
-from explorer.core.quality import QualityError
-from explorer.ui.control_view import ControlView
-from explorer.ui.export_job import ExportJob
-from explorer.ui.quality_view import QualityView
-from explorer.ui.render_worker import RenderRequest
-from explorer.ui.session import ModelSession
+from explorer.core.latent.export import ExportError, save_gif
+from explorer.core.quality.evaluate import QualityError
+from explorer.ui.control.view import ControlView
+from explorer.ui.quality.view import QualityView
+from explorer.ui.shell.export_job import ExportJob
+from explorer.ui.shell.render_worker import RenderRequest
+from explorer.ui.shell.session import ModelSession
 
 TIMEOUT = 20000
 LONG = "the eval classifier cache is from another dataset; " + "delete it and measure again " * 12
@@ -43,7 +43,7 @@ def measure(view: QualityView, qtbot) -> None:
 
 
 def test_quality_unexpected_exception_then_works_again(quality, qtbot, monkeypatch, caplog):
-    monkeypatch.setattr("explorer.ui.quality_view.evaluate_checkpoint", boom)
+    monkeypatch.setattr("explorer.ui.quality.view.evaluate_checkpoint", boom)
     measure(quality, qtbot)
     assert quality.status.text() == "error: internal error: KeyError: 'z_dim'"
     assert quality.measure.isEnabled() and not quality.cancel_button.isEnabled()
@@ -52,7 +52,7 @@ def test_quality_unexpected_exception_then_works_again(quality, qtbot, monkeypat
     def fine(*args, progress, **kwargs):
         raise QualityError(LONG)
 
-    monkeypatch.setattr("explorer.ui.quality_view.evaluate_checkpoint", fine)
+    monkeypatch.setattr("explorer.ui.quality.view.evaluate_checkpoint", fine)
     measure(quality, qtbot)  # the view is alive: a second job runs
     assert quality.status.text() == f"error: {LONG}"  # whole, not cut
 
@@ -67,7 +67,7 @@ def test_quality_cancel_mid_job(quality, qtbot, monkeypatch):
             time.sleep(0.005)
         raise AssertionError("not cancelled")
 
-    monkeypatch.setattr("explorer.ui.quality_view.evaluate_checkpoint", slow)
+    monkeypatch.setattr("explorer.ui.quality.view.evaluate_checkpoint", slow)
     quality.measure.click()
     qtbot.waitUntil(inside.is_set, timeout=TIMEOUT)
     quality.cancel_button.click()
@@ -84,7 +84,7 @@ def control(session, qtbot):
 
 
 def test_directions_unexpected_exception_keeps_the_view(control, qtbot, monkeypatch, caplog):
-    monkeypatch.setattr("explorer.ui.control_compute.compute_directions", boom)
+    monkeypatch.setattr("explorer.ui.control.source_bar.compute_directions", boom)
     said: list[str] = []
     control.sources.status.connect(said.append)
     control.sources.compute()
@@ -94,23 +94,23 @@ def test_directions_unexpected_exception_keeps_the_view(control, qtbot, monkeypa
 
 
 def test_directions_user_error_shown_whole(control, qtbot, monkeypatch):
-    from explorer.core.directions import DirectionsError
+    from explorer.core.directions.direction import DirectionsError
 
     def refuse(*args, **kwargs):
         raise DirectionsError(LONG)
 
-    monkeypatch.setattr("explorer.ui.control_compute.compute_directions", refuse)
+    monkeypatch.setattr("explorer.ui.control.source_bar.compute_directions", refuse)
     control.sources.compute()
     qtbot.waitUntil(lambda: control.sources.task is None, timeout=TIMEOUT)
     assert control.status.text() == LONG
 
 
 def test_projection_unexpected_exception_shows_one_line(session, qtbot, monkeypatch, tmp_path):
-    from explorer.ui.generate_view import GenerateView
+    from explorer.ui.generate.view import GenerateView
 
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append(text))
-    monkeypatch.setattr("explorer.ui.projection_job.project_file", boom)
+    monkeypatch.setattr("explorer.ui.generate.projection_job.project_file", boom)
     view = GenerateView(session)
     qtbot.addWidget(view)
     image = tmp_path / "mine.png"
@@ -222,13 +222,13 @@ def test_timelapse_cancel_on_quit_writes_nothing(qtbot, readonly_run, tmp_path, 
 ], ids=["bug", "user-error"])
 def test_training_thread_uses_the_same_boundary(qtbot, monkeypatch, tmp_path, tiny_cfg, caplog,
                                                 fault, shown):
-    from explorer.ui.train_worker import TrainThread, TrainWorker
+    from explorer.ui.train.worker import TrainThread, TrainWorker
 
     def broken(*args, **kwargs):
         raise fault
         yield
 
-    monkeypatch.setattr("explorer.ui.train_worker.train", broken)
+    monkeypatch.setattr("explorer.ui.train.worker.train", broken)
     worker = TrainWorker(tmp_path / "r", tiny_cfg)
     thread = TrainThread(worker)
     failures: list[str] = []

@@ -7,9 +7,9 @@ from PIL import Image
 from PySide6.QtCore import Qt, QThread
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from explorer.core.latent import one_hot, seed_z
-from explorer.ui.morph_view import EMPTY, MorphView
-from explorer.ui.session import Focus
+from explorer.core.latent.latent_math import one_hot, seed_z
+from explorer.ui.morph.view import EMPTY, MorphView
+from explorer.ui.shell.session import Focus
 from main import main
 
 

@@ -11,8 +11,8 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from explorer.ui.generate_view import GenerateView
-from explorer.ui.session import ModelSession
+from explorer.ui.generate.view import GenerateView
+from explorer.ui.shell.session import ModelSession
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import shutil
 
-from explorer.ui.quality_view import QualityView
-from explorer.ui.session import ModelSession
+from explorer.ui.quality.view import QualityView
+from explorer.ui.shell.session import ModelSession
 
 
 def test_measure_fills_table(session, readonly_run, tmp_path, qtbot):

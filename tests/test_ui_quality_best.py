@@ -2,7 +2,7 @@
 
 import shutil
 
-from explorer.ui.quality_view import COLUMNS, QualityView
+from explorer.ui.quality.view import COLUMNS, QualityView
 
 
 def test_quality_tab_marks_and_opens_the_best_snapshot(session, readonly_run, tmp_path, qtbot):

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import torch
 
-from explorer.ui.render_worker import RenderResult
+from explorer.ui.shell.render_worker import RenderResult
 
 TIMEOUT = 20000
 

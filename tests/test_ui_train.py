@@ -10,13 +10,13 @@ from PIL import Image
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from explorer.core.timelapse import TimelapseError, preview_frames, write_timelapse_gif
-from explorer.ui import loss_plot
+from explorer.core.training.timelapse import TimelapseError, preview_frames, write_timelapse_gif
 from explorer.ui.app import build_window
-from explorer.ui.live_model import infer_channels
-from explorer.ui.loss_plot import LossPlot, SeriesBuffer, ema_continue
-from explorer.ui.run_watch import LogTail
-from explorer.ui.train_worker import TrainThread, TrainWorker, merge_stats
+from explorer.ui.train.live_model import infer_channels
+from explorer.ui.train.run_watch import LogTail
+from explorer.ui.train.worker import TrainThread, TrainWorker, merge_stats
+from explorer.ui.widgets import loss_plot
+from explorer.ui.widgets.loss_plot import LossPlot, SeriesBuffer, ema_continue
 from trainer.checkpoint import load_raw
 from trainer.events import Finished, StepStats
 from trainer.loop import train
@@ -150,7 +150,7 @@ def test_unexpected_exception_becomes_failed_signal(qtbot, monkeypatch, tmp_path
         raise ValueError("disk on fire")
         yield
 
-    monkeypatch.setattr("explorer.ui.train_worker.train", boom)
+    monkeypatch.setattr("explorer.ui.train.worker.train", boom)
     worker = TrainWorker(tmp_path / "r", tiny_cfg)
     thread = TrainThread(worker)
     failures = []
@@ -164,7 +164,7 @@ def test_unexpected_exception_becomes_failed_signal(qtbot, monkeypatch, tmp_path
 def test_worker_batches_stats_in_order(tmp_path, tiny_cfg, monkeypatch):
     # Emissions closer than EMIT_INTERVAL_S are merged; a long interval makes that independent
     # of how fast this machine runs the steps.
-    monkeypatch.setattr("explorer.ui.train_worker.EMIT_INTERVAL_S", 60.0)
+    monkeypatch.setattr("explorer.ui.train.worker.EMIT_INTERVAL_S", 60.0)
     worker = TrainWorker(tmp_path / "r", tiny_cfg.with_changes(train={"steps": 12,
                                                                       "log_every": 1}))
     got, done = [], []

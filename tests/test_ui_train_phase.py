@@ -9,7 +9,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from explorer.core.train_phase import Phase  # noqa: E402
+from explorer.core.training.phase import Phase  # noqa: E402
 from explorer.ui.app import build_window  # noqa: E402
 
 TIMEOUT = 30000

@@ -6,7 +6,7 @@ its help text, and where it appears: a ``train`` command-line flag (derived from
 ``flag`` says otherwise; ``flag=None`` for none) and a row of the run form (``form`` = the form's
 group: "data", "model" or "run"; ``label`` the row's label). ``first_bad`` finds the field that
 breaks its rule (config.py raises the ConfigError); the CLI (trainer/cli.py) and the form
-(explorer/ui/run_fields.py) generate their flags and rows from ``config.params()``, so a new
+(explorer/ui/train/run_fields.py) generate their flags and rows from ``config.params()``, so a new
 hyper-parameter is one ``param`` line plus the code that uses it.
 """
 

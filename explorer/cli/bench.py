@@ -28,7 +28,7 @@ def _budgets(text: str) -> list[float]:
 
 
 def _loops(text: str) -> list[str]:
-    from explorer.core.bench import LOOPS
+    from explorer.core.bench.speed import LOOPS
 
     names = list(LOOPS) if text == "all" else [n.strip() for n in text.split(",") if n.strip()]
     bad = [n for n in names if n not in LOOPS]
@@ -105,7 +105,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from explorer.core.bench import CONFIGS, run_bench
+    from explorer.core.bench.speed import CONFIGS, run_bench
     from trainer.device import resolve_device
 
     try:
@@ -141,10 +141,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_time_to_quality(args: argparse.Namespace, device: Any) -> int:
-    from explorer.core.bench import system_info
-    from explorer.core.eval_classifier import classifier_for_run
-    from explorer.core.quality import real_set
-    from explorer.core.time_to_quality import time_to_quality
+    from explorer.core.bench.speed import system_info
+    from explorer.core.bench.time_to_quality import time_to_quality
+    from explorer.core.quality.eval_classifier import classifier_for_run
+    from explorer.core.quality.evaluate import real_set
     from trainer.config import DataConfig, RunConfig
     from trainer.data import in_memory, load_dataset
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from explorer.core.render import Renderer
+from explorer.core.latent.render import Renderer
 from trainer.checkpoint import CheckpointError
 from trainer.config import DEVICES
 from trainer.errors import UserError

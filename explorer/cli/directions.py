@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from explorer.core.direction_jobs import METHODS, ComputeOptions, compute_directions
-from explorer.core.directions import (
+from explorer.core.directions.compute import METHODS, ComputeOptions, compute_directions
+from explorer.core.directions.direction import (
     Direction,
     DirectionsError,
     directions_path,
@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
             print("note: --measure needs a model trained on Shapes (known factors); skipped",
                   file=sys.stderr)
         else:
-            from explorer.core.measure import format_table, measure_directions
+            from explorer.core.directions.measure import format_table, measure_directions
 
             print(f"[    ] measuring {len(dirs)} directions from pixels", file=sys.stderr)
             with torch.inference_mode():

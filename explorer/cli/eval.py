@@ -53,8 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.core.latent import check_seed
-    from explorer.core.quality import evaluate_checkpoint
+    from explorer.core.latent.latent_math import check_seed
+    from explorer.core.quality.evaluate import evaluate_checkpoint
     from trainer.device import resolve_device
 
     if args.n < 2 or args.classifier_steps < 1:
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     """``eval --watch``: one line per new snapshot, the JSON rewritten after each."""
-    from explorer.core.quality import summary_lines, watch_run
+    from explorer.core.quality.evaluate import summary_lines, watch_run
     from trainer.device import resolve_device
     from trainer.fileio import atomic_write_text
 
@@ -128,7 +128,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def format_table(r: dict[str, Any]) -> str:
-    from explorer.core.quality import summary_lines
+    from explorer.core.quality.evaluate import summary_lines
 
     lines = [f"checkpoint {r['checkpoint']}", *summary_lines(r), ""]
     head = (f"{'model':<6} {'FD':>9} {'precision':>9} {'recall':>9} {'accuracy':>9} "

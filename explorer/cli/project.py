@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from explorer.cli.common import UsageError, check_range, fail
-from explorer.core.export import check_output_path, save_grid_png
 from explorer.core.jobs import Cancelled
-from explorer.core.projection import FEATURES, project_file, save_latent
-from explorer.core.sampling import resolve_class
+from explorer.core.latent.export import check_output_path, save_grid_png
+from explorer.core.latent.projection import FEATURES, project_file, save_latent
+from explorer.core.latent.sampling import resolve_class
 from trainer.checkpoint import CheckpointError, load_generator
 from trainer.errors import UserError
 

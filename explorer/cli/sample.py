@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 from explorer.cli.common import UsageError, add_common, check_range, fail, load_renderer
-from explorer.core.export import check_output_path, save_grid_png
-from explorer.core.latent import check_seed, one_hot, truncate
-from explorer.core.projection import load_latent
-from explorer.core.render import ModelInfo
-from explorer.core.sampling import (
+from explorer.core.latent.export import check_output_path, save_grid_png
+from explorer.core.latent.latent_math import check_seed, one_hot, truncate
+from explorer.core.latent.projection import load_latent
+from explorer.core.latent.render import ModelInfo
+from explorer.core.latent.sampling import (
     MAX_SAMPLES,
     ONE_CLASS,
     PER_CLASS,

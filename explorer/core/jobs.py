@@ -13,7 +13,7 @@ It ends in one of three ways: it returns its result, it raises ``Cancelled`` (no
 is kept: files are written to a temp name and renamed only when complete), or it raises. A
 ``UserError`` carries a message for the user, shown whole; anything else is a bug, reported as
 ``internal error: ...`` with its traceback on stderr. ``user_message`` is that rule, shared by
-the GUI's job runner (explorer/ui/jobs.py) and the headless commands.
+the GUI's job runner (explorer/ui/shell/jobs.py) and the headless commands.
 
 Older step reporters keep their own shapes where a caller relies on them (export's
 ``(done, total)``, quality's text lines); ``counted`` and ``text_steps`` adapt them to

@@ -9,12 +9,12 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.demo import demo_run_folder
-from explorer.ui.control_view import ControlView
-from explorer.ui.generate_view import GenerateView
+from explorer.ui.control.view import ControlView
+from explorer.ui.generate.view import GenerateView
 from explorer.ui.main_window import MainWindow
-from explorer.ui.morph_view import MorphView
-from explorer.ui.quality_view import QualityView
-from explorer.ui.session import ModelSession
+from explorer.ui.morph.view import MorphView
+from explorer.ui.quality.view import QualityView
+from explorer.ui.shell.session import ModelSession
 from trainer.device import resolve_device
 from trainer.runfolder import RunFolder
 

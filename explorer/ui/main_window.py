@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.jobs import CancelToken, Progress, counted
-from explorer.core.render import ModelInfo
-from explorer.core.timelapse import export_run_timelapse
-from explorer.ui.jobs import Job
-from explorer.ui.session import ModelSession
-from explorer.ui.train_view import TrainView
+from explorer.core.latent.render import ModelInfo
+from explorer.core.training.timelapse import export_run_timelapse
+from explorer.ui.shell.jobs import Job
+from explorer.ui.shell.session import ModelSession
+from explorer.ui.train.view import TrainView
 from trainer.checkpoint import CheckpointError
 from trainer.device import resolve_device
 from trainer.runfolder import RunFolder

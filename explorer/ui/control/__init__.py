@@ -1,0 +1,1 @@
+"""The Control tab: direction sliders, the source bar, examples, sweeps, cosine table."""

@@ -1,0 +1,1 @@
+"""The Generate tab: sample grid view, focus panel (nearest training images), projection."""

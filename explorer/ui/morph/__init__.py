@@ -1,0 +1,1 @@
+"""The Morph tab: two endpoints and the frames between them."""

@@ -1,0 +1,1 @@
+"""The Quality tab: a run's measured quality over its snapshots."""
