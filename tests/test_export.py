@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+from gif_frames import read_gif
 from PIL import Image
 
 from explorer.core.jobs import Cancelled
@@ -29,15 +30,6 @@ def smooth_frames(n: int = 12, size: int = 16) -> np.ndarray:
         bg = (60 + 80 * yy)[..., None] * np.array([1.0, 1.0, 0.9])
         out.append(mask * fg + (1 - mask) * bg)
     return np.round(np.stack(out)).astype(np.uint8)
-
-
-def read_gif(path) -> tuple[list[np.ndarray], Image.Image]:
-    im = Image.open(path)
-    frames = []
-    for i in range(im.n_frames):
-        im.seek(i)
-        frames.append(np.asarray(im.convert("RGB")))
-    return frames, im
 
 
 def no_temp_files(folder) -> bool:

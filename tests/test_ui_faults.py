@@ -12,7 +12,7 @@ import pytest
 import torch
 from PySide6.QtCore import QPoint, QSettings
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QGroupBox, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QGroupBox
 
 from explorer.core.directions.direction import Direction
 from explorer.core.latent.export import file_stem
@@ -33,27 +33,7 @@ DEMO_LOG = Path(__file__).resolve().parents[1] / "resources" / "demo" / "log.jso
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # pay the dynamo import at collection
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    seen = []
-
-    def fake(kind):
-        def show(parent, title, text, *args, **kwargs):
-            seen.append((kind, title, text))
-            return QMessageBox.StandardButton.Yes
-        return show
-
-    for kind in ("warning", "information", "critical", "question", "about"):
-        monkeypatch.setattr(QMessageBox, kind, fake(kind))
-    return seen
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _settings(tmp_path) -> QSettings:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from gif_frames import read_gif
 from PIL import Image
 from PySide6.QtCore import Qt, QThread
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -97,15 +98,6 @@ def test_play_pause(view, qtbot):
     assert not view.timer.isActive() and view.play.text() == "Play"
 
 
-def decode_gif(path):
-    im = Image.open(path)
-    frames = []
-    for i in range(im.n_frames):
-        im.seek(i)
-        frames.append(np.asarray(im.convert("RGB")))
-    return frames, im
-
-
 def test_gif_and_strip_equal_cli(view, readonly_run, tmp_path, qtbot, monkeypatch):
     configure(view, qtbot, a=3, b=4, class_a=0, class_b=2, frames=5, fps=10, ping_pong=True,
               spherical=False, scale=2)
@@ -121,7 +113,7 @@ def test_gif_and_strip_equal_cli(view, readonly_run, tmp_path, qtbot, monkeypatc
     assert main(["morph", "--checkpoint", str(readonly_run), "--a", "3", "--b", "4",
                  "--class-a", "0", "--class-b", "2", "--frames", "5", "--fps", "10",
                  "--ping-pong", "--lerp", "--scale", "2", "--out", str(cli)]) == 0
-    (gf, gim), (cf, _) = decode_gif(gui), decode_gif(cli)
+    (gf, gim), (cf, _) = read_gif(gui), read_gif(cli)
     assert len(gf) == 8 and gim.size == (16, 16) and gim.info["duration"] == 100
     for a, b in zip(gf, cf, strict=True):
         np.testing.assert_array_equal(a, b)

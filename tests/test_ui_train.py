@@ -8,7 +8,6 @@ import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from explorer.core.training.timelapse import TimelapseError, preview_frames, write_timelapse_gif
 from explorer.ui.app import build_window
@@ -27,30 +26,7 @@ from trainer.models import build_generator
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from a second thread, and on a shared 2-core machine two
-    spinning OpenMP threads made the 8 px step 30x slower (0.7 s instead of 25 ms)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Capture QMessageBox static calls instead of blocking on a modal dialog."""
-    seen = []
-
-    def fake(kind):
-        def show(parent, title, text, *args, **kwargs):
-            seen.append((kind, title, text))
-            return QMessageBox.StandardButton.Yes
-        return show
-
-    for kind in ("warning", "information", "critical", "question", "about"):
-        monkeypatch.setattr(QMessageBox, kind, fake(kind))
-    return seen
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -215,14 +215,12 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
     t = cfg.train
     main = gan.dist.is_main
     fixed_z, fixed_y = _fixed_noise(cfg, gan)
-    buf: list[dict[str, torch.Tensor]] = []
-    first = gan.step + 1
     last_good: int | None = gan.step if gan.step else None
     notified = 0  # gan.notes already reported
     # Other ranks log nowhere: their loss values only feed their own (silent) events.
     log_path = RunFolder(run_dir).log if main else Path(os.devnull)
     log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - held for the run
-    t0 = time.perf_counter()
+    window = _LogWindow(t, log, gan.step + 1)
     try:
         if gan.step == 0 and main:
             yield _preview(gan, fixed_z, fixed_y, run_dir, data)
@@ -231,64 +229,40 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
             if any_rank(control.stop_requested, gan.dist, gan.device):
                 break
             if control.paused:
-                if buf:
-                    ev = _flush(buf, first, t0, t, log)
-                    if ev is None:
-                        yield _nan_failure(gan, run_dir, last_good)
-                        return
-                    yield ev
-                    buf, first, t0 = [], gan.step + 1, time.perf_counter()
+                yield from window.flush(gan.step + 1)
                 yield Paused(gan.step)
                 control.wait_while_paused()
                 if control.stop_requested:
                     break
                 yield Resumed(gan.step)
-                t0 = time.perf_counter()
-            buf.append(gan.train_step(data))
+                window.restart_clock()
+            window.append(gan.train_step(data))
             step = gan.step
             if len(gan.notes) > notified:
                 notified = yield from _notices(gan, notified, main)
-            if len(buf) >= t.log_every or step == total:
-                ev = _flush(buf, first, t0, t, log)
-                if ev is None:
-                    yield _nan_failure(gan, run_dir, last_good)
-                    return
-                yield ev
-                buf, first, t0 = [], step + 1, time.perf_counter()
+            if len(window) >= t.log_every or step == total:
+                yield from window.flush(step + 1)
             if main and (step % t.preview_every == 0 or step == total):
                 yield _preview(gan, fixed_z, fixed_y, run_dir, data)
             if step % t.checkpoint_every == 0 and step != total:
                 # Log up to the checkpoint (a crash then loses no logged step) and check that
                 # nothing non-finite is about to be saved.
-                if buf:
-                    ev = _flush(buf, first, t0, t, log)
-                    if ev is None:
-                        yield _nan_failure(gan, run_dir, last_good)
-                        return
-                    yield ev
-                    buf, first, t0 = [], step + 1, time.perf_counter()
-                if not _weights_finite(gan):
-                    yield _nan_failure(gan, run_dir, last_good)
-                    return
+                yield from window.flush(step + 1)
+                _check_weights(gan)
                 last_good = step
                 if main:
                     yield _save(gan, cfg, data, run_dir, snapshot=True)
-                    t0 = time.perf_counter()
-        if buf:
-            ev = _flush(buf, first, t0, t, log)
-            if ev is None:
-                yield _nan_failure(gan, run_dir, last_good)
-                return
-            yield ev
-        if not _weights_finite(gan):
-            yield _nan_failure(gan, run_dir, last_good)
-            return
+                    window.restart_clock()
+        yield from window.flush(gan.step + 1)
+        _check_weights(gan)
         path = None
         if main:
             saved = _save(gan, cfg, data, run_dir, snapshot=gan.step == total)
             yield saved
             path = saved.path
         yield Finished(gan.step, "completed" if gan.step >= total else "stopped", path)
+    except _NonFinite:
+        yield _nan_failure(gan, run_dir, last_good)
     finally:
         log.close()
 
@@ -299,6 +273,47 @@ def _notices(gan: GAN, notified: int, main: bool) -> Iterator[Event]:
         for message in gan.notes[notified:]:
             yield Notice(gan.step, message)
     return len(gan.notes)
+
+
+class _NonFinite(Exception):
+    """A loss or a weight went NaN/inf: the run ends with the NaN failure."""
+
+
+class _LogWindow:
+    """The steps trained since the last flush, written to the log together (one host sync)."""
+
+    def __init__(self, t: TrainConfig, log: IO[str], first: int) -> None:
+        self.t, self.log = t, log
+        self.buf: list[dict[str, torch.Tensor]] = []
+        self.first = first  # the step of buf[0]
+        self.t0 = time.perf_counter()
+
+    def __len__(self) -> int:
+        return len(self.buf)
+
+    def append(self, stats: dict[str, torch.Tensor]) -> None:
+        self.buf.append(stats)
+
+    def restart_clock(self) -> None:
+        """Time spent outside training (paused, saving) does not count against the speed."""
+        self.t0 = time.perf_counter()
+
+    def flush(self, next_first: int) -> Iterator[StepStats]:
+        """Log the window and yield its StepStats (nothing if it is empty); the next window
+        starts at step ``next_first``, its clock once the event is handled. Raises _NonFinite
+        (nothing logged) if a loss went NaN/inf."""
+        if not self.buf:
+            return
+        ev = _flush(self.buf, self.first, self.t0, self.t, self.log)
+        if ev is None:
+            raise _NonFinite
+        yield ev
+        self.buf, self.first, self.t0 = [], next_first, time.perf_counter()
+
+
+def _check_weights(gan: GAN) -> None:
+    if not _weights_finite(gan):
+        raise _NonFinite
 
 
 def _flush(buf: list[dict[str, torch.Tensor]], first: int, t0: float, t: TrainConfig,

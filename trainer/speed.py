@@ -31,6 +31,12 @@ from trainer.config import TrainConfig
 from trainer.losses import Stats
 
 
+def class_loss_weight(critic: nn.Module, t: TrainConfig) -> float:
+    """The weight of the auxiliary class loss: ``t.class_loss`` where the critic has a class
+    head (``classify``), else 0 (no class loss at all)."""
+    return t.class_loss if getattr(critic, "classify", None) is not None else 0.0
+
+
 class CriticLoss(nn.Module):
     """forward(real, fake, y, eps) -> (loss, stats) for the configured loss (eps: WGAN-GP's
     interpolation weights, one per sample; None for the other losses).
@@ -45,7 +51,7 @@ class CriticLoss(nn.Module):
         super().__init__()
         self.critic, self.loss, self.gp_lambda = critic, t.loss, t.gp_lambda
         self.precision = t.precision
-        self.class_loss = t.class_loss if getattr(critic, "classify", None) is not None else 0.0
+        self.class_loss = class_loss_weight(critic, t)
         # The explicit penalty (first-order only) where the critic's layers allow it; autograd's
         # double backward otherwise (the MLP critic).
         self.explicit = (t.loss == "wgan-gp" and t.gp_impl == "explicit"
@@ -96,7 +102,7 @@ class GeneratorLoss(nn.Module):
         super().__init__()
         self.generator, self.critic = generator, critic
         self.loss, self.precision = t.loss, t.precision
-        self.class_loss = t.class_loss if getattr(critic, "classify", None) is not None else 0.0
+        self.class_loss = class_loss_weight(critic, t)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None,
                 aug: augment.Params | None = None) -> tuple[torch.Tensor, Stats]:

@@ -6,7 +6,7 @@ frozen CPU copy of G_ema's weights that the training loop hands over (``Preview`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,9 @@ class ModelInfo:
     step: int
     path: Path | None
     config: RunConfig
+    # For the weights of a run being trained (no file): which run, the same for each of its
+    # hand-offs and different for any other run. None for a model opened from a file.
+    live_run: str | None = None
 
     @property
     def n_classes(self) -> int:
@@ -38,6 +41,14 @@ class ModelInfo:
     @property
     def conditional(self) -> bool:
         return bool(self.class_names)
+
+    def same_live_run(self, other: ModelInfo | None) -> bool:
+        """Whether ``other`` is newer (or older) weights of the same training run as this, in
+        the same latent space: what the user made on one (directions, marks) holds for the
+        other."""
+        return (other is not None and self.live_run is not None
+                and (self.live_run, self.z_dim, self.class_names)
+                == (other.live_run, other.z_dim, other.class_names))
 
 
 class Renderer:
@@ -57,13 +68,16 @@ class Renderer:
     @classmethod
     def from_state(cls, state: dict[str, torch.Tensor], config: RunConfig, size: int,
                    channels: int, class_names: list[str], attribute_names: list[str], step: int,
-                   device: str | torch.device = "cpu") -> Renderer:
-        """From a frozen copy of G_ema's weights (e.g. a training Preview event)."""
+                   device: str | torch.device = "cpu", live_run: str | None = None) -> Renderer:
+        """From a frozen copy of G_ema's weights (e.g. a training Preview event); ``live_run``
+        names the run they come from (see ``ModelInfo.live_run``)."""
         G = build_generator(config.model, size, channels, len(class_names))
         G.load_state_dict(state)
         model = LoadedModel(config, G, step, list(class_names), list(attribute_names), channels,
                             size, None)
-        return cls(model, device)
+        renderer = cls(model, device)
+        renderer.info = replace(renderer.info, live_run=live_run)
+        return renderer
 
     @torch.inference_mode()
     def render(self, z: torch.Tensor, y: torch.Tensor | None = None,

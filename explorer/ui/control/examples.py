@@ -47,6 +47,7 @@ class ExamplePicker(QWidget):
         super().__init__(parent)
         self.session = session
         self.z: torch.Tensor | None = None  # (N, z_dim) of the samples shown
+        self.y: torch.Tensor | None = None  # (N, n_classes) their class vectors, if conditional
         self.states = [""] * N
         self.seed = seed_spin(1000, prefix="seed ")
         more = QPushButton("New samples")
@@ -86,15 +87,20 @@ class ExamplePicker(QWidget):
         if info is None:
             return
         self.z = grid_z(self.seed.value(), N, info.z_dim)
-        y = None
+        self.y = None
         if info.conditional:
             focus = self.session.focus
             base = focus.y if focus is not None and focus.y is not None else \
                 torch.nn.functional.one_hot(torch.tensor(0), info.n_classes).float()
-            y = base.view(1, -1).repeat(N, 1)
+            self.y = base.view(1, -1).repeat(N, 1)
         self.states = [""] * N
         self._paint_states()
-        self.renders.request(self.z, y)
+        self.renders.request(self.z, self.y)
+
+    def redraw(self) -> None:
+        """Render the samples shown again, marks kept (newer weights of the same model)."""
+        if self.z is not None:
+            self.renders.request(self.z, self.y)
 
     def toggle(self, i: int) -> None:
         self.states[i] = STATES[(STATES.index(self.states[i]) + 1) % len(STATES)]

@@ -55,6 +55,7 @@ class ControlView(QWidget):
         self.session = session
         self.dirs = DirectionSet()  # the sliders' state; the rows below render it
         self.rows: list[DirectionRow] = []
+        self._info: ModelInfo | None = None  # the model the rows were made for
         self.sweeps = SweepExporter(session, self)
         self.sweeps.saved.connect(self._on_gif_saved)
         self.sweeps.failed.connect(self._on_status)
@@ -283,6 +284,13 @@ class ControlView(QWidget):
         self.orth_button.setEnabled(len(names) > 1)
 
     def _on_model_changed(self, info: ModelInfo | None) -> None:
+        old, self._info = self._info, info
+        if info is not None and info.same_live_run(old):
+            # Newer weights of the run being trained (a hand-off every few seconds): the
+            # directions, their α and the marked examples stay; only the pictures are redrawn.
+            self._apply_offset()
+            self.examples.redraw()
+            return
         self.sources.cancel()
         self.examples.z = None
         self._on_status("")  # a message about the previous model would read as about this one

@@ -45,6 +45,7 @@ class LiveModelShare(QObject):
         self.interval_s = interval_s
         self.wanted = wanted  # whether a tab that explores the model may be on screen
         self._run: Started | None = None
+        self._runs = 0  # runs begun: with the run folder, what tells one run from the next
         self._pending: Preview | None = None
         self._last = -math.inf
         self._timer = QTimer(self)
@@ -54,6 +55,7 @@ class LiveModelShare(QObject):
     def begin(self, run: Started) -> None:
         """A new run started: later Previews belong to it (config, class names)."""
         self._run = run
+        self._runs += 1
         self.cancel()
 
     def offer(self, pv: Preview) -> None:
@@ -98,7 +100,8 @@ class LiveModelShare(QObject):
             renderer = Renderer.from_state(pv.generator_state, run.config, size,
                                            infer_channels(pv.generator_state, size),
                                            run.class_names, run.attribute_names, pv.step,
-                                           self.session.device)
+                                           self.session.device,
+                                           live_run=f"{run.run_dir} #{self._runs}")
         except (RuntimeError, ValueError, KeyError) as e:
             self.failed.emit(f"the live model could not be handed to the other tabs: {e}")
             return
