@@ -9,10 +9,14 @@ import torch
 
 pytest.importorskip("PySide6")
 
-from explorer.core.directions import Direction, directions_save_path, save_directions  # noqa: E402
-from explorer.ui.control_view import ControlView  # noqa: E402
-from explorer.ui.live_model import LiveModelShare  # noqa: E402
-from explorer.ui.session import ModelSession  # noqa: E402
+from explorer.core.directions.direction import (  # noqa: E402
+    Direction,
+    directions_save_path,
+    save_directions,
+)
+from explorer.ui.control.view import ControlView  # noqa: E402
+from explorer.ui.shell.session import ModelSession  # noqa: E402
+from explorer.ui.train.live_model import LiveModelShare  # noqa: E402
 from trainer.events import Preview, Started  # noqa: E402
 from trainer.loop import train  # noqa: E402
 
