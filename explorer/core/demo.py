@@ -1,9 +1,9 @@
-"""The bundled demo model: a conditional WGAN-GP trained on Shapes by this project's own `train`.
+"""The bundled demo model: a conditional SN-GAN trained on Shapes by this project's own `train`.
 
 It is a small run folder (G_ema snapshot, config, loss log, a few preview grids, directions) that
 the window opens on first launch, so a newcomer can explore before training anything. Recipe:
 
-    python main.py train --dataset shapes --size 32 --steps 22000 --out runs/demo
+    python main.py train --dataset shapes --size 32 --steps 22000 --lr-decay 0.19 --out runs/demo
     python main.py directions --checkpoint runs/demo --method supervised --project-out all
     python main.py directions --checkpoint runs/demo --method sefa --k 4 --append
 """

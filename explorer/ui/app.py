@@ -39,7 +39,7 @@ def build_window(checkpoint: str | Path | None = None, settings: QSettings | Non
     demo = demo_run_folder() if open_demo and not checkpoint else None
     if demo is not None and window.open_checkpoint(RunFolder(demo).checkpoint):
         window.tabs.setCurrentWidget(generate)
-        window.statusBar().showMessage("Demo model opened: a conditional WGAN-GP trained on "
+        window.statusBar().showMessage("Demo model opened: a conditional SN-GAN trained on "
                                        "Shapes. Train your own in the Train tab.", 15000)
     if checkpoint:
         path = Path(checkpoint)
