@@ -175,26 +175,92 @@ def best_checkpoint(run_dir: Path) -> Path:
     return path
 
 
-@dataclass
-class LoadedModel:
-    """A generator ready for sampling, with what the explorer needs to know about it."""
+@dataclass(frozen=True)
+class ModelInfo:
+    """The one description of a generator: what the explorer, its views and its commands need to
+    know about a model (plain data, safe to share between threads). Made from a checkpoint by
+    ``load_generator``, or from the weights a training run hands over (``live_run`` set)."""
 
     config: RunConfig
-    generator: nn.Module  # G_ema, eval mode
     step: int
-    class_names: list[str]
-    attribute_names: list[str]
+    data_class_names: tuple[str, ...]  # the data's classes, even for an unconditional model
+    attribute_names: tuple[str, ...]
     channels: int
     size: int
-    path: Path | None = None
+    path: Path | None = None  # None for weights that have no file (a run being trained)
+    # For the weights of a run being trained: which run, the same for each of its hand-offs and
+    # different for any other run. None for a model opened from a file.
+    live_run: str | None = None
 
     @property
     def z_dim(self) -> int:
         return self.config.model.z_dim
 
     @property
+    def conditional(self) -> bool:
+        return self.config.model.conditional and bool(self.data_class_names)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes the generator takes: the data's, or none for an unconditional model."""
+        return self.data_class_names if self.conditional else ()
+
+    @property
     def n_classes(self) -> int:
-        return len(self.class_names) if self.config.model.conditional else 0
+        return len(self.class_names)
+
+    def same_live_run(self, other: ModelInfo | None) -> bool:
+        """Whether ``other`` is newer (or older) weights of the same training run as this, in
+        the same latent space: what the user made on one (directions, marks) holds for the
+        other."""
+        return (other is not None and self.live_run is not None
+                and (self.live_run, self.z_dim, self.class_names)
+                == (other.live_run, other.z_dim, other.class_names))
+
+
+@dataclass
+class LoadedModel:
+    """A generator ready for sampling (G_ema, eval mode) and its description."""
+
+    generator: nn.Module
+    info: ModelInfo
+
+    @property
+    def config(self) -> RunConfig:
+        return self.info.config
+
+    @property
+    def step(self) -> int:
+        return self.info.step
+
+    @property
+    def path(self) -> Path | None:
+        return self.info.path
+
+    @property
+    def class_names(self) -> list[str]:
+        """The data's classes (also for an unconditional model, for per-class figures)."""
+        return list(self.info.data_class_names)
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return list(self.info.attribute_names)
+
+    @property
+    def channels(self) -> int:
+        return self.info.channels
+
+    @property
+    def size(self) -> int:
+        return self.info.size
+
+    @property
+    def z_dim(self) -> int:
+        return self.info.z_dim
+
+    @property
+    def n_classes(self) -> int:
+        return self.info.n_classes
 
 
 def config_of(d: dict[str, Any], name: str = "checkpoint") -> RunConfig:
@@ -220,5 +286,6 @@ def load_generator(path: Path, device: str | torch.device = "cpu",
         raise CheckpointError(f"{name}: weights do not match its config: "
                               f"{mismatch_message(e)}") from None
     G.to(device).eval().requires_grad_(False)
-    return LoadedModel(cfg, G, int(d["step"]), class_names, list(d.get("attribute_names", [])),
-                       int(d["channels"]), int(d["size"]), Path(path))
+    return LoadedModel(G, ModelInfo(cfg, int(d["step"]), tuple(class_names),
+                                    tuple(d.get("attribute_names", [])), int(d["channels"]),
+                                    int(d["size"]), Path(path)))

@@ -39,7 +39,7 @@ from explorer.core.latent.export import save_gif
 from explorer.core.latent.latent_math import interpolate_frames
 from explorer.core.latent.render import Renderer
 from trainer import speed
-from trainer.checkpoint import LoadedModel
+from trainer.checkpoint import LoadedModel, ModelInfo
 from trainer.config import PRESETS, RunConfig
 from trainer.data.shapes import make_shapes
 from trainer.gan import GAN
@@ -185,7 +185,8 @@ def bench_rendering(gan: GAN, cfg: RunConfig, class_names: list[str], device: to
                     repeats: int) -> dict[str, Any]:
     """Renderer latencies (median ms): 1 and 64 images, slider move, 60-frame morph GIF."""
     size, ch = gan.size, gan.channels
-    model = LoadedModel(cfg, copy.deepcopy(gan.G_ema), 0, list(class_names), [], ch, size)
+    model = LoadedModel(copy.deepcopy(gan.G_ema),
+                        ModelInfo(cfg, 0, tuple(class_names), (), ch, size))
     r = Renderer(model, device)
     g = torch.Generator().manual_seed(0)
     z = torch.randn(64, cfg.model.z_dim, generator=g)

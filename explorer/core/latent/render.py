@@ -1,54 +1,25 @@
 """The renderer: owns its own generator copy and turns latent batches into pixels.
 
+``ModelInfo`` (the one description of a model) lives in ``trainer/checkpoint.py``; it is
+re-exported here for the views.
+
 Never shares a live ``nn.Module`` with the trainer: it is built from a checkpoint file or from a
 frozen CPU copy of G_ema's weights that the training loop hands over (``Preview`` events).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from trainer.checkpoint import LoadedModel, load_generator
+from trainer.checkpoint import LoadedModel, ModelInfo, load_generator
 from trainer.config import RunConfig
 from trainer.images import to_uint8
 from trainer.models import build_generator
 
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the views need to know about the open model (plain data, safe to share)."""
-
-    z_dim: int
-    size: int
-    channels: int
-    class_names: tuple[str, ...]  # empty for an unconditional model
-    attribute_names: tuple[str, ...]
-    step: int
-    path: Path | None
-    config: RunConfig
-    # For the weights of a run being trained (no file): which run, the same for each of its
-    # hand-offs and different for any other run. None for a model opened from a file.
-    live_run: str | None = None
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def conditional(self) -> bool:
-        return bool(self.class_names)
-
-    def same_live_run(self, other: ModelInfo | None) -> bool:
-        """Whether ``other`` is newer (or older) weights of the same training run as this, in
-        the same latent space: what the user made on one (directions, marks) holds for the
-        other."""
-        return (other is not None and self.live_run is not None
-                and (self.live_run, self.z_dim, self.class_names)
-                == (other.live_run, other.z_dim, other.class_names))
+__all__ = ["ModelInfo", "Renderer"]
 
 
 class Renderer:
@@ -57,9 +28,7 @@ class Renderer:
     def __init__(self, model: LoadedModel, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
         self.generator = model.generator.to(self.device).eval().requires_grad_(False)
-        self.info = ModelInfo(model.z_dim, model.size, model.channels,
-                              tuple(model.class_names) if model.n_classes else (),
-                              tuple(model.attribute_names), model.step, model.path, model.config)
+        self.info = model.info
 
     @classmethod
     def from_checkpoint(cls, path: Path | str, device: str | torch.device = "cpu") -> Renderer:
@@ -73,11 +42,9 @@ class Renderer:
         names the run they come from (see ``ModelInfo.live_run``)."""
         G = build_generator(config.model, size, channels, len(class_names))
         G.load_state_dict(state)
-        model = LoadedModel(config, G, step, list(class_names), list(attribute_names), channels,
-                            size, None)
-        renderer = cls(model, device)
-        renderer.info = replace(renderer.info, live_run=live_run)
-        return renderer
+        return cls(LoadedModel(G, ModelInfo(config, step, tuple(class_names),
+                                            tuple(attribute_names), channels, size,
+                                            live_run=live_run)), device)
 
     @torch.inference_mode()
     def render(self, z: torch.Tensor, y: torch.Tensor | None = None,
