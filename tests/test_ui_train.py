@@ -9,14 +9,14 @@ import torch
 from PIL import Image
 from PySide6.QtCore import QSettings
 
+from explorer.core.latent.render import Renderer
 from explorer.core.training.timelapse import TimelapseError, preview_frames, write_timelapse_gif
 from explorer.ui.app import build_window
-from explorer.ui.train.live_model import infer_channels
 from explorer.ui.train.run_watch import LogTail
 from explorer.ui.train.worker import TrainThread, TrainWorker, merge_stats
 from explorer.ui.widgets import loss_plot
 from explorer.ui.widgets.loss_plot import LossPlot, SeriesBuffer, ema_continue
-from trainer.checkpoint import load_raw
+from trainer.checkpoint import ModelInfo, load_raw
 from trainer.events import Finished, StepStats
 from trainer.loop import train
 from trainer.models import build_generator
@@ -318,11 +318,18 @@ def test_series_buffer_grows_and_ema():
     assert ema_continue(np.array([5.0]), 1.0, 100, alpha=0.25).tolist() == [2.0]
 
 
-@pytest.mark.parametrize("arch,channels", [("dcgan", 3), ("dcgan", 1), ("mlp", 1), ("mlp", 3)])
-def test_infer_channels(tiny_cfg, arch, channels):
-    m = tiny_cfg.model.__class__(arch=arch, z_dim=8, width=4, conditional=True)
-    state = build_generator(m, 8, channels, 5).state_dict()
-    assert infer_channels({k: torch.as_tensor(v) for k, v in state.items()}, 8) == channels
+@pytest.mark.parametrize("arch,channels", [("dcgan", 3), ("dcgan", 1), ("mlp", 1), ("mlp", 3),
+                                           ("sngan", 3)])
+def test_the_live_model_is_built_from_the_runs_description(tiny_cfg, arch, channels):
+    """The window renders a training run's weights from the run's own ModelInfo (the Started
+    event's), grayscale models included."""
+    cfg = tiny_cfg.with_changes(model={"arch": arch, "z_dim": 8, "width": 4,
+                                       "conditional": True})
+    state = build_generator(cfg.model, 8, channels, 5).state_dict()
+    info = ModelInfo(cfg, 3, tuple("abcde"), (), channels, 8, live_run="run #1")
+    r = Renderer.from_state(state, info)
+    assert r.info.channels == channels and r.info.live_run == "run #1" and r.info.n_classes == 5
+    assert r.render(torch.randn(2, 8), torch.eye(5)[:2]).shape[:3] == (2, 8, 8)
 
 
 def test_long_curves_do_not_repaint_while_idle(qtbot, monkeypatch):

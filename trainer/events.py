@@ -13,21 +13,37 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trainer.checkpoint import ModelInfo
 from trainer.config import RunConfig
 
 
 @dataclass
 class Started:
     run_dir: Path
-    config: RunConfig
-    start_step: int
+    # The model being trained, described as a checkpoint of it is (step: where the run starts;
+    # no file): the window hands its Previews to the other tabs with this description.
+    model: ModelInfo
     total_steps: int
     device: str
-    class_names: list[str]
-    attribute_names: list[str]
     data_summary: str
     resumed: bool = False
     step_impl: str = ""  # how the step runs: "explicit gradient penalty, eager, fp32"
+
+    @property
+    def config(self) -> RunConfig:
+        return self.model.config
+
+    @property
+    def start_step(self) -> int:
+        return self.model.step
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.model.data_class_names)
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return list(self.model.attribute_names)
 
 
 @dataclass

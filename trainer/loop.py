@@ -30,6 +30,7 @@ from PIL import Image
 from trainer import augment
 from trainer.checkpoint import (
     CheckpointError,
+    ModelInfo,
     checkpoint_state,
     config_of,
     load_raw,
@@ -112,8 +113,9 @@ def train(run_dir: Path | str, cfg: RunConfig | None = None, control: TrainContr
         yield Failed(0, str(e))
         return
     try:
-        yield Started(run_dir, cfg, start_step, total, str(gan.device), list(data.class_names),
-                      list(data.attribute_names), _summary(data), resumed=resume,
+        model = ModelInfo(cfg, start_step, tuple(data.class_names), tuple(data.attribute_names),
+                          data.channels, data.size)
+        yield Started(run_dir, model, total, str(gan.device), _summary(data), resumed=resume,
                       step_impl=gan.step_impl)
         yield from _run(gan, data, cfg, run_dir, control, total)
     except torch.OutOfMemoryError:

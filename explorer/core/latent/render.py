@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from trainer.checkpoint import LoadedModel, ModelInfo, load_generator
-from trainer.config import RunConfig
 from trainer.images import to_uint8
 from trainer.models import build_generator
 
@@ -35,16 +34,14 @@ class Renderer:
         return cls(load_generator(Path(path)), device)
 
     @classmethod
-    def from_state(cls, state: dict[str, torch.Tensor], config: RunConfig, size: int,
-                   channels: int, class_names: list[str], attribute_names: list[str], step: int,
-                   device: str | torch.device = "cpu", live_run: str | None = None) -> Renderer:
-        """From a frozen copy of G_ema's weights (e.g. a training Preview event); ``live_run``
-        names the run they come from (see ``ModelInfo.live_run``)."""
-        G = build_generator(config.model, size, channels, len(class_names))
+    def from_state(cls, state: dict[str, torch.Tensor], info: ModelInfo,
+                   device: str | torch.device = "cpu") -> Renderer:
+        """From a frozen copy of G_ema's weights (e.g. a training Preview event) and the
+        model's description (its ``live_run`` names the run they come from)."""
+        G = build_generator(info.config.model, info.size, info.channels,
+                            len(info.data_class_names))
         G.load_state_dict(state)
-        return cls(LoadedModel(G, ModelInfo(config, step, tuple(class_names),
-                                            tuple(attribute_names), channels, size,
-                                            live_run=live_run)), device)
+        return cls(LoadedModel(G, info), device)
 
     @torch.inference_mode()
     def render(self, z: torch.Tensor, y: torch.Tensor | None = None,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
-import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.core.latent.render import Renderer
@@ -22,16 +22,6 @@ from explorer.ui.shell.session import ModelSession
 from trainer.events import Preview, Started
 
 SHARE_INTERVAL_S = 3.0
-
-
-def infer_channels(state: dict[str, torch.Tensor], size: int) -> int:
-    """Image channels of a generator from its weights: the output layer is the last weight
-    (ConvTranspose2d: (in, C, k, k); Linear: (C * size * size, in))."""
-    weights = [v for k, v in state.items() if k.endswith("weight") and v.dim() >= 2]
-    if not weights:
-        raise ValueError("no weights in the generator state")
-    w = weights[-1]
-    return int(w.shape[1]) if w.dim() == 4 else int(w.shape[0]) // (size * size)
 
 
 class LiveModelShare(QObject):
@@ -95,13 +85,9 @@ class LiveModelShare(QObject):
         if pv is None or run is None:
             return
         self._last = time.monotonic()
-        size = run.config.data.size
+        info = replace(run.model, step=pv.step, live_run=f"{run.run_dir} #{self._runs}")
         try:
-            renderer = Renderer.from_state(pv.generator_state, run.config, size,
-                                           infer_channels(pv.generator_state, size),
-                                           run.class_names, run.attribute_names, pv.step,
-                                           self.session.device,
-                                           live_run=f"{run.run_dir} #{self._runs}")
+            renderer = Renderer.from_state(pv.generator_state, info, self.session.device)
         except (RuntimeError, ValueError, KeyError) as e:
             self.failed.emit(f"the live model could not be handed to the other tabs: {e}")
             return
