@@ -359,7 +359,6 @@ class GenerateView(QWidget):
         run_with_progress(self, self.job, "Export grid", f"Exporting {path.name}…")
 
     def _on_exported(self, path: str) -> None:
-        self.session.remember_export(path)
         self.status.setText(f"Saved {path}")
         self.exported.emit(path)
 

@@ -281,7 +281,6 @@ class MorphView(QWidget):
         run_with_progress(self, self.job, title, f"Exporting {path.name}…")
 
     def _on_exported(self, path: str) -> None:
-        self.session.remember_export(path)
         self.status.setText(f"Saved {path}")
         self.exported.emit(path)
 

@@ -112,6 +112,7 @@ class ExportJob(QObject):
 
     def _on_saved(self, path: Path) -> None:
         self._finish()
+        self.session.remember_export(path)  # the next export dialog of any view starts there
         self.exported.emit(str(path))
 
     def _on_save_cancelled(self) -> None:
