@@ -87,6 +87,7 @@ def main() -> int:
                  "precision": fig.get("precision"), "recall": fig.get("recall"),
                  "per_class": fig.get("per_class_accuracy")}
         curve.append(point)
+        torch.save(gan.G_ema.state_dict(), args.out.parent / f"sweep_{args.name}_{gan.step}.pt")
         print(f"[{args.name}] step {gan.step}: {cpu / gan.step * 1000:.0f} cpu ms/step, "
               f"accuracy {point['accuracy']:.1%}, FD {point['fd']:.0f}, "
               f"P {point['precision']}, R {point['recall']}", flush=True)

@@ -366,7 +366,7 @@ def test_long_curves_do_not_repaint_while_idle(qtbot, monkeypatch):
     # deliver one late paint.
     assert len(paints) <= 1
     plot.append([n + 1], critic_loss=[0.0], gen_loss=[0.0], gp=[0.0], wdist=[0.0])
-    qtbot.waitUntil(lambda: len(plot.main_items["gp"].xData) == n + 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(plot.main_items["gp"].xData) == n + 1, timeout=30000)
     assert plot.plots[0].vb.viewRange()[0][1] >= n + 1  # following the newest step
     plot.plots[0].vb.sigRangeChangedManually.emit([True, False])
     assert not plot.follow_box.isChecked()

@@ -110,6 +110,12 @@ class ModelConfig:
     # Base channel count: the widest layer has width * 2**(levels-1) channels.
     width: int = param(32, ints(4, 512), form="model", label="Width",
                        help="base channel count of both networks")
+    # StyleGAN's minibatch standard deviation in the SN-GAN critic: the group size, 0 = off.
+    mbstd: int = param(0, ints(0, 64), form="model", label="Minibatch std group",
+                       help="SN-GAN critic: the group size of a minibatch standard-deviation "
+                            "feature against low variety (0 = off)",
+                       tip="the SN-GAN critic sees how much images in groups of this size differ, "
+                           "so a generator that draws too little variety is caught; 0 = off")
     conditional: bool = param(True, boolean(), off_flag="--unconditional", form="model",
                               label="class-conditional",
                               help="class-conditional model (default when the data has classes)")

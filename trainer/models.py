@@ -237,7 +237,7 @@ class SNProjectionCritic(nn.Module):
     """
 
     def __init__(self, size: int, channels: int, width: int, n_classes: int = 0,
-                 aux_classifier: bool = False):
+                 aux_classifier: bool = False, mbstd: int = 0):
         super().__init__()
         self.size, self.channels, self.n_classes = size, channels, n_classes
         sn = nn.utils.parametrizations.spectral_norm
@@ -249,8 +249,13 @@ class SNProjectionCritic(nn.Module):
             # c x s x s -> 2c x s/2 x s/2
             layers += [sn(nn.Conv2d(c, c * 2, 4, 2, 1)), nn.LeakyReLU(0.1, True)]
             c *= 2
+        # With mbstd, one more plane before the last convolution: how much images of the same
+        # small group differ (StyleGAN's minibatch standard deviation), so a generator that draws
+        # too little variety is told apart from real data.
+        if mbstd:
+            layers.append(MinibatchStd(mbstd))
         # c x 4 x 4 -> c x 4 x 4: one more look at the whole 4x4 map before pooling
-        layers += [sn(nn.Conv2d(c, c, 3, 1, 1)), nn.LeakyReLU(0.1, True)]
+        layers += [sn(nn.Conv2d(c + (1 if mbstd else 0), c, 3, 1, 1)), nn.LeakyReLU(0.1, True)]
         self.net = nn.Sequential(*layers)
         self.head = sn(nn.Linear(c, 1))
         self.embed = sn(nn.Linear(n_classes, c, bias=False)) if n_classes else None
@@ -270,6 +275,28 @@ class SNProjectionCritic(nn.Module):
             y = _class_vector(y, h, self.n_classes)
             score = score + (self.embed(y) * h).sum(1)
         return score, None if self.classify is None else self.classify(h)
+
+
+class MinibatchStd(nn.Module):
+    """Appends one plane: the standard deviation across each group of ``group`` consecutive
+    images, averaged over channels and pixels (StyleGAN's minibatch standard deviation).
+
+    Groups are consecutive images, so a batch of real images followed by generated ones (the
+    hinge loss's single critic call) never mixes the two, as long as each half is a multiple of
+    the group; a batch that is not a multiple of the group uses one group of the whole batch.
+    """
+
+    def __init__(self, group: int):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = self.group if n % self.group == 0 else n
+        y = x.float().view(n // g, g, c, h, w)
+        std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
+        plane = std.repeat_interleave(g).view(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
+        return torch.cat([x, plane], dim=1)
 
 
 def _class_vector(y: torch.Tensor | None, like: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -296,7 +323,7 @@ def build_critic(m: ModelConfig, size: int, channels: int, n_classes: int,
     """``aux_classifier``: give a conditional SN-GAN critic an auxiliary class head."""
     n = n_classes if m.conditional else 0
     if m.arch == "sngan":
-        return SNProjectionCritic(size, channels, m.width, n, aux_classifier)
+        return SNProjectionCritic(size, channels, m.width, n, aux_classifier, m.mbstd)
     return CRITICS[m.arch](size, channels, m.width, n)
 
 

@@ -281,7 +281,8 @@ class RunForm(QWidget):
         loss = self.loss.currentData()
         self.edits["gp_lambda"].setEnabled(loss == "wgan-gp")
         self.edits["clip"].setEnabled(loss == "wgan-clip")
-        self.edits["class_loss"].setEnabled(self.arch.currentData() == "sngan")
+        for k in ("class_loss", "mbstd"):  # the SN-GAN critic's
+            self.edits[k].setEnabled(self.arch.currentData() == "sngan")
 
     def _on_preset_changed(self) -> None:
         name = self.preset.currentData()
