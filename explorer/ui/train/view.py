@@ -234,6 +234,7 @@ class TrainView(QWidget):
         self._started = ev
         self.live.begin(ev)
         self._show_run(ev.run_dir)
+        self.display.plot.set_kind("vae" if ev.model.is_vae else "gan")
         self.step, self.total = ev.start_step, ev.total_steps
         if ev.resumed:  # the history up to the checkpoint (the loop truncated what it redoes)
             log = read_log(RunFolder(ev.run_dir).log)
@@ -244,9 +245,11 @@ class TrainView(QWidget):
                 self.display.show_grid(frames[-1][0], load_grid(frames[-1][1]))
         self.display.progress.begin(ev.start_step, ev.total_steps)
         self._set_phase(Phase.RUNNING, f"training · step {ev.start_step}")
+        loss = ("a VAE: reconstruction + KL" if ev.model.is_vae
+                else f"loss {ev.config.train.loss}")
         self.display.say(f"{'Resumed' if ev.resumed else 'Training'} {ev.run_dir} on {ev.device}: "
-                  f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
-                  f"{ev.config.train.loss}; {ev.step_impl}.")
+                         f"{ev.data_summary}; preset {ev.config.train.preset}, {loss}; "
+                         f"{ev.step_impl}.")
 
     def _on_step_done(self, st: StepStats) -> None:
         self.display.add_points(st.steps, st)
@@ -257,7 +260,8 @@ class TrainView(QWidget):
 
     def _on_previewed(self, pv: Preview) -> None:
         rows = ", a row per class" if self._conditional() else ""
-        self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}", pv.critic_view)
+        self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}", pv.critic_view,
+                               pv.reconstructions)
         if self.share_box.isChecked():
             self.live.offer(pv)
 
