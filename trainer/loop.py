@@ -396,8 +396,11 @@ def _preview(gan: Model, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
     path = RunFolder(run_dir).preview(gan.step)
     with atomic_open(path, "wb") as f:
         Image.fromarray(grid).save(f, format="PNG")
-    return Preview(gan.step, grid, path, gan.ema_state_cpu(), _critic_view(gan, data),
-                   _reconstructions(gan, real))
+    recon = _reconstructions(gan, real)
+    if recon is not None:
+        with atomic_open(RunFolder(run_dir).reconstruction(gan.step), "wb") as f:
+            Image.fromarray(recon).save(f, format="PNG")
+    return Preview(gan.step, grid, path, gan.ema_state_cpu(), _critic_view(gan, data), recon)
 
 
 def _critic_view(gan: Model, data: Data) -> np.ndarray | None:

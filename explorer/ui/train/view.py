@@ -242,7 +242,7 @@ class TrainView(QWidget):
             self.display.plot.set_data({k: v[keep] for k, v in log.items()})
             frames = preview_frames(ev.run_dir)
             if frames:
-                self.display.show_grid(frames[-1][0], load_grid(frames[-1][1]))
+                self._on_watch_preview_found(frames[-1][0], load_grid(frames[-1][1]))
         self.display.progress.begin(ev.start_step, ev.total_steps)
         self._set_phase(Phase.RUNNING, f"training · step {ev.start_step}")
         loss = ("a VAE: reconstruction + KL" if ev.model.is_vae
@@ -332,7 +332,11 @@ class TrainView(QWidget):
             self._on_watch_points_added(rows)
 
     def _on_watch_preview_found(self, step: int, grid: np.ndarray) -> None:
-        self.display.show_grid(step, grid)
+        recon = None  # a VAE's real | reconstruction pairs of the same step, if written
+        if self.run_dir is not None:
+            path = RunFolder(self.run_dir).reconstruction(step)
+            recon = load_grid(path) if path.is_file() else None
+        self.display.show_grid(step, grid, reconstructions=recon)
 
     def _on_watch_checkpoint_changed(self, path: Path) -> None:
         if self.share_box.isChecked():
