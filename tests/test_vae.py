@@ -222,3 +222,30 @@ def test_vae_refuses_torchrun():
 
     with pytest.raises(UserError, match="one process"):
         VAE(_vae_cfg(), 8, 3, 5, torch.device("cpu"), DistInfo(world_size=2))
+
+
+def test_best_snapshot_of_a_vae_keeps_its_encoder(vae_run, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(vae_run[0], run)
+    code, _, err = _main(monkeypatch, capsys, "eval", "--checkpoint", str(run), "--n", "32",
+                         "--classifier-steps", "5", "--over-steps", "--out",
+                         str(tmp_path / "e.json"))
+    assert code == 0, err
+    best = load_generator(run / "best")
+    assert best.info.is_vae and best.encoder is not None
+    img = make_shapes(1, 8, seed=5).images[0].permute(1, 2, 0).numpy()
+    assert project(best, img).method == "encoder"
+
+
+def test_gan_checkpoints_load_and_project_as_before(trained_run):
+    m = load_generator(trained_run)
+    assert not m.info.is_vae and m.encoder is None
+    img = make_shapes(1, 8, seed=5).images[0].permute(1, 2, 0).numpy()
+    p = project(m, img, steps=2, restarts=1, candidates=4)
+    assert p.method == "optimiser"
+    with pytest.raises(ProjectionError, match="no encoder"):
+        encode(m, img)
+    demo = load_generator("resources/demo/checkpoint.pt")
+    assert demo.encoder is None and demo.info.arch == "sngan"
