@@ -50,6 +50,8 @@ def _title(plot) -> str:
 
 
 def test_train_view_shows_the_vae_curves_and_reconstructions(qtbot, window):
+    window.resize(1366, 768)
+    window.show()  # laid out: the reconstructions must get room, not just be "visible"
     tv = window.train_view
     tv.form.set_config(_vae_cfg(steps=100_000, checkpoint_every=100_000, preview_every=4))
     assert tv.start_button.isEnabled()
@@ -59,20 +61,26 @@ def test_train_view_shows_the_vae_curves_and_reconstructions(qtbot, window):
     assert plot.kind == "vae"
     assert "reconstruction error" in _title(plot.plots[0]) and "KL" in _title(plot.plots[1])
     assert "critic" not in _title(plot.plots[0]) and not plot.plots[2].isVisible()
-    assert "rec" in plot.readout.text() and "KL" in plot.readout.text()
+    qtbot.waitUntil(lambda: "rec" in plot.readout.text() and "KL" in plot.readout.text(),
+                    timeout=5000)  # redraws are spaced to the paint cost
     qtbot.waitUntil(lambda: tv.display.recon_box.isVisibleTo(tv.display)
                     and tv.display.recon_grid.image_size is not None, timeout=10000)
     assert "reconstruction" in tv.display.recon_title.text()
+    assert tv.display.recon_grid.width() > 50 and tv.display.recon_grid.height() > 50
     assert "VAE" in tv.display.message.text() or "KL" in tv.display.message.text()
     tv.stop()
     qtbot.waitUntil(lambda: not tv.is_running(), timeout=10000)
 
 
 def test_opening_a_vae_run_folder_shows_its_curves(window, vae_run, qtbot):
+    window.resize(1366, 768)
+    window.show()
     assert window.open_run_folder(vae_run)
     tv = window.train_view
     assert tv.display.plot.point_count == 6 and tv.display.plot.kind == "vae"
     qtbot.waitUntil(lambda: tv.display.recon_box.isVisibleTo(tv.display), timeout=5000)
+    # laid out with room, not only "visible" (a splitter once gave it a width of 0)
+    qtbot.waitUntil(lambda: tv.display.recon_grid.width() > 50, timeout=5000)
     assert window.session.info is not None and window.session.info.is_vae
 
 

@@ -1,7 +1,7 @@
 """What the Train view shows of a run, wherever its data comes from (a training thread or a run
 folder on disk): progress strip, error banner, loss curves beside the sample grid (and, for a
-VAE, a grid of real images beside their reconstructions), message line, and the run's notes (a
-compile fallback, say), which stay while later messages replace each other.
+VAE, under it a grid of real images each beside its reconstruction), message line, and the
+run's notes (a compile fallback, say), which stay while later messages replace each other.
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ class TrainDisplay(QWidget):
         title_row.addWidget(self.critic_box)
         grid_lay.addLayout(title_row)
         grid_lay.addWidget(self.grid, 1)
+        grid_lay.addWidget(self.recon_box, 1)  # under the samples: the column keeps its width
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.plot)
         self.splitter.addWidget(grid_box)
-        self.splitter.addWidget(self.recon_box)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([1000, 1000])  # the grid gets as much room as the curves
