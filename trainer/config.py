@@ -342,9 +342,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 # The VAE: Adam at 1e-3 (the usual VAE rate; no adversary to keep in balance), a z of 32 (the
 # KL term leaves unused dimensions at the prior), the learning rate settled over the last 20%.
+# The GAN-only fields go back to their defaults, so a switch from a GAN recipe leaves none of
+# its values behind in the run's config.
 PRESETS["vae"] = {
     "model": {"arch": "vae", "z_dim": 32, "width": 32},
-    "train": {"batch_size": 64, "lr": 1e-3, "betas": (0.9, 0.999), "lr_decay": 0.2, "beta": 1.0},
+    "train": {"batch_size": 64, "lr": 1e-3, "betas": (0.9, 0.999), "lr_decay": 0.2, "beta": 1.0,
+              "loss": "wgan-gp", "lr_critic": None, "class_loss": 0.0, "n_critic": 2},
 }
 # The course presets are WGAN-GP with the DCGAN pair; naming that keeps a switch of preset from
 # leaving another recipe's model or loss behind.
