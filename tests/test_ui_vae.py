@@ -82,6 +82,7 @@ def test_opening_a_vae_run_folder_shows_its_curves(window, vae_run, qtbot):
     # laid out with room, not only "visible" (a splitter once gave it a width of 0)
     qtbot.waitUntil(lambda: tv.display.recon_grid.width() > 50, timeout=5000)
     assert window.session.info is not None and window.session.info.is_vae
+    assert window.model_label.text().startswith("Exploring: vae · VAE · step 6")
 
 
 def test_loss_plot_switches_back_to_gan_curves(qtbot):
