@@ -249,3 +249,38 @@ def test_gan_checkpoints_load_and_project_as_before(trained_run):
         encode(m, img)
     demo = load_generator("resources/demo/checkpoint.pt")
     assert demo.encoder is None and demo.info.arch == "sngan"
+
+
+def test_damaged_vae_checkpoints_are_one_line_errors(vae_run, tmp_path):
+    from trainer.checkpoint import CheckpointError, save_checkpoint
+
+    d = load_raw(vae_run[0] / "snapshots" / "step_0000006.pt")
+    del d["E_ema"]
+    save_checkpoint(tmp_path / "no_encoder.pt", d)
+    with pytest.raises(CheckpointError, match="missing the VAE's encoder 'E_ema'"):
+        load_generator(tmp_path / "no_encoder.pt")
+    d = load_raw(vae_run[0] / "snapshots" / "step_0000006.pt")
+    d["E_ema"]["head.weight"] = d["E_ema"]["head.weight"][:3]
+    save_checkpoint(tmp_path / "bad_encoder.pt", d)
+    with pytest.raises(CheckpointError, match="encoder's weights do not match its config"):
+        load_generator(tmp_path / "bad_encoder.pt")
+
+
+def test_unconditional_vae_trains_and_encodes(tmp_path):
+    run = tmp_path / "run"
+    events = list(train(run, _vae_cfg().with_changes(model={"conditional": False})))
+    assert isinstance(events[-1], Finished)
+    m = load_generator(run)
+    assert m.n_classes == 0 and m.encoder.n_classes == 0
+    p = project(m, make_shapes(1, 8, seed=5).images[0].permute(1, 2, 0).numpy())
+    assert p.method == "encoder" and p.y is None
+
+
+def test_cli_refine_on_a_gan_is_a_usage_error(trained_run, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    img = tmp_path / "i.png"
+    Image.fromarray(make_shapes(1, 8, seed=3).images[0].permute(1, 2, 0).numpy()).save(img)
+    code, _, err = _main(monkeypatch, capsys, "project", "--checkpoint", str(trained_run),
+                         "--image", str(img), "--out", str(tmp_path / "r.png"), "--refine")
+    assert code == 2 and "has no encoder" in err and "Traceback" not in err
