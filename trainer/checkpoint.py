@@ -11,8 +11,12 @@ with ``torch.load(weights_only=True)``, which refuses to execute code from the f
     attribute_names         list[str]
     G, G_ema, D             state dicts (G_ema is what sampling uses)
     opt_G, opt_D            optimiser state dicts
+  a VAE (model.arch "vae") instead of D, opt_G and opt_D:
+    E, E_ema                the encoder's state dicts (E_ema is what projection uses)
+    opt                     the optimiser of both networks
     rng                     {"torch": cpu state, "loop": loop generator state, "cuda": [...]}
-    kind                    "full" (resumable) or "snapshot" (G_ema only, for exploring)
+    kind                    "full" (resumable) or "snapshot" (G_ema, and a VAE's E_ema, only:
+                            for exploring)
 
 ``checkpoint_state`` assembles that dict from a training GAN; ``load_raw`` reads it back. Where a
 run keeps its checkpoints is RunFolder's (trainer/runfolder.py). ``RUN/best`` (or ``best`` inside
@@ -33,13 +37,14 @@ from torch import nn
 
 from trainer.config import SIZES, ConfigError, RunConfig
 from trainer.errors import UserError
-from trainer.models import build_generator
+from trainer.models import build_encoder, build_generator
 from trainer.plainfile import PlainFileError, load_plain, save_plain
 from trainer.runfolder import RunFolder
 
 if TYPE_CHECKING:
     from trainer.data import ImageData, StreamingData
     from trainer.gan import GAN
+    from trainer.vae import VAE
 
 FORMAT = "latent-lab-checkpoint"
 VERSION = 1
@@ -49,16 +54,17 @@ class CheckpointError(UserError):
     """A checkpoint cannot be used; the message is meant for the user."""
 
 
-def checkpoint_state(gan: GAN, cfg: RunConfig, data: ImageData | StreamingData,
+def checkpoint_state(gan: GAN | VAE, cfg: RunConfig, data: ImageData | StreamingData,
                      full: bool) -> dict[str, Any]:
-    """The checkpoint of a training GAN in the schema above: ``full`` = resumable (both networks,
-    optimisers, RNG), else a snapshot (G_ema only)."""
+    """The checkpoint of a training GAN or VAE in the schema above: ``full`` = resumable (both
+    networks, optimisers, RNG), else a snapshot (the averaged networks sampling and projection
+    use)."""
     state = {"config": cfg.to_json(), "step": gan.step, "channels": data.channels,
              "size": data.size, "class_names": list(data.class_names),
              "attribute_names": list(data.attribute_names)}
     if full:
         return {**state, "kind": "full", **gan.state_dict()}
-    return {**state, "kind": "snapshot", "G_ema": gan.G_ema.state_dict()}
+    return {**state, "kind": "snapshot", **gan.snapshot_state()}
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -197,6 +203,15 @@ class ModelInfo:
         return self.config.model.z_dim
 
     @property
+    def arch(self) -> str:
+        return self.config.model.arch
+
+    @property
+    def is_vae(self) -> bool:
+        """A VAE: its generator is the decoder, it has an encoder and no critic."""
+        return self.arch == "vae"
+
+    @property
     def conditional(self) -> bool:
         return self.config.model.conditional and bool(self.data_class_names)
 
@@ -220,10 +235,12 @@ class ModelInfo:
 
 @dataclass
 class LoadedModel:
-    """A generator ready for sampling (G_ema, eval mode) and its description."""
+    """A generator ready for sampling (G_ema, eval mode) and its description; for a VAE also its
+    encoder (E_ema, eval mode), which maps an image to its latent mean at once."""
 
     generator: nn.Module
     info: ModelInfo
+    encoder: nn.Module | None = None
 
     @property
     def config(self) -> RunConfig:
@@ -286,6 +303,25 @@ def load_generator(path: Path, device: str | torch.device = "cpu",
         raise CheckpointError(f"{name}: weights do not match its config: "
                               f"{mismatch_message(e)}") from None
     G.to(device).eval().requires_grad_(False)
+    E = _load_encoder(d, cfg, len(class_names), name, use_ema) if cfg.model.arch == "vae" \
+        else None
+    if E is not None:
+        E.to(device)
     return LoadedModel(G, ModelInfo(cfg, int(d["step"]), tuple(class_names),
                                     tuple(d.get("attribute_names", [])), int(d["channels"]),
-                                    int(d["size"]), Path(path)))
+                                    int(d["size"]), Path(path)), E)
+
+
+def _load_encoder(d: dict[str, Any], cfg: RunConfig, n_classes: int, name: str,
+                  use_ema: bool) -> nn.Module:
+    """A VAE checkpoint's encoder (E_ema, or E), in eval mode."""
+    key = "E_ema" if use_ema or "E" not in d else "E"
+    if not isinstance(d.get(key), dict):
+        raise CheckpointError(f"{name} is incomplete: missing the VAE's encoder '{key}'")
+    E = build_encoder(cfg.model, int(d["size"]), int(d["channels"]), n_classes)
+    try:
+        E.load_state_dict(d[key])
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{name}: the encoder's weights do not match its config: "
+                              f"{mismatch_message(e)}") from None
+    return E.eval().requires_grad_(False)

@@ -84,7 +84,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     cfg = RunConfig.load(args.config) if args.config else RunConfig()
     device = args.device or cfg.train.device
     if args.preset or not args.config:
-        name = args.preset or default_preset_for(device)
+        # --arch vae alone starts from the VAE's preset, not a GAN recipe's.
+        arch = getattr(args, "arch", None)
+        name = args.preset or ("vae" if arch == "vae" else default_preset_for(device))
         cfg = apply_preset(cfg, name)
 
     given: dict[str, dict] = {"data": {}, "model": {}, "train": {}}
@@ -181,17 +183,16 @@ def run(args: argparse.Namespace) -> int:
             if quiet and not isinstance(ev, Failed):
                 continue
             if isinstance(ev, Started):
+                loss = ("reconstruction + KL" if ev.model.is_vae
+                        else f"loss {ev.config.train.loss}")
                 _say(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
-                     f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
-                     f"{ev.config.train.loss}; {ev.step_impl}")
+                     f"{ev.data_summary}; preset {ev.config.train.preset}, {loss}; "
+                     f"{ev.step_impl}")
                 bar = tqdm(total=ev.total_steps, initial=ev.start_step, unit="step",
                            dynamic_ncols=True, file=sys.stderr)
             elif isinstance(ev, StepStats) and bar is not None:
                 bar.update(ev.steps[-1] - bar.n)
-                extra = f" r {ev.r[-1]:.2f} p {ev.aug_p[-1]:.2f}" if ev.r else ""
-                bar.set_postfix_str(f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} "
-                                    f"W {ev.wdist[-1]:.3f} GP {ev.gp[-1]:.3f}{extra} "
-                                    f"{ev.images_per_s:.0f} img/s", refresh=False)
+                bar.set_postfix_str(_losses_text(ev), refresh=False)
             elif isinstance(ev, Notice):
                 _say(f"note: {ev.message}")
             elif isinstance(ev, CheckpointSaved) and bar is not None:
@@ -216,6 +217,16 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
+
+
+def _losses_text(ev: StepStats) -> str:
+    """The progress bar's newest losses: a VAE's reconstruction error and KL, a GAN's critic
+    and generator losses."""
+    if ev.recon:
+        return f"rec {ev.recon[-1]:.2f} KL {ev.kl[-1]:.2f} {ev.images_per_s:.0f} img/s"
+    extra = f" r {ev.r[-1]:.2f} p {ev.aug_p[-1]:.2f}" if ev.r else ""
+    return (f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} W {ev.wdist[-1]:.3f} "
+            f"GP {ev.gp[-1]:.3f}{extra} {ev.images_per_s:.0f} img/s")
 
 
 # Signals that stop a run cleanly: Ctrl-C, a scheduler's SIGTERM, a closed terminal's SIGHUP.

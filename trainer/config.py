@@ -33,7 +33,9 @@ SIZES = (8, 16, 32, 64, 128)
 # The largest seed anything accepts: torch's generators take 64-bit seeds, and a run or a grid
 # adds offsets to its seed.
 MAX_SEED = 2**63 - 1
-ARCHS = ("dcgan", "mlp", "sngan")
+ARCHS = ("dcgan", "mlp", "sngan", "vae")
+# Architectures that are not GANs: no critic, so no GAN loss, critic steps or augmentation.
+NOT_GANS = ("vae",)
 LOSSES = ("wgan-gp", "wgan-clip", "bce", "hinge")
 AUGMENT = ("auto", "ada", "off")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -101,10 +103,12 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str = param("dcgan", one_of(ARCHS), form="model", label="Model",
-                      help="dcgan (the course's), mlp, or sngan (spectral-norm projection critic, "
-                      "class-conditional BatchNorm generator; the sngan preset's)",
+                      help="dcgan (the course's), mlp, sngan (spectral-norm projection critic, "
+                      "class-conditional BatchNorm generator; the sngan preset's), or vae "
+                      "(a variational autoencoder whose decoder is the DCGAN generator)",
                       names={"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)",
-                             "sngan": "SN-GAN (spectral norm, projection critic)"})
+                             "sngan": "SN-GAN (spectral norm, projection critic)",
+                             "vae": "VAE (variational autoencoder)"})
     z_dim: int = param(64, ints(1, 1024), form="model", label="z size",
                        help="length of the latent vector z")
     # Base channel count: the widest layer has width * 2**(levels-1) channels.
@@ -172,6 +176,12 @@ class TrainConfig:
             "only); 0 = projection only")
     gp_lambda: float = param(10.0, number(0, 1000), form="model", label="λ (penalty)",
                              help="weight of the gradient penalty (WGAN-GP only)")
+    # The VAE's weight of the KL term against the reconstruction error (beta-VAE; 1 = the ELBO).
+    beta: float = param(1.0, number(0, 1000), form="model", label="β (KL weight)",
+                        help="the VAE's weight of the KL term (default 1: the evidence bound; "
+                             "VAE only)",
+                        tip="weight of the KL term against the reconstruction error (VAE only): "
+                            "higher = a smoother latent space, blurrier reconstructions")
     clip: float = param(0.01, number(0, 10, lo_open=True), form="model", label="Weight clip",
                         help="weight clip bound for wgan-clip",
                         tip="weight clipping bound (weight-clipping WGAN only)")
@@ -335,6 +345,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "train": {"loss": "hinge", "batch_size": 32, "lr": 2e-4, "lr_critic": 2e-4, "lr_decay": 0.4,
                   "betas": (0.5, 0.999), "n_critic": 1, "class_loss": 1.0},
     },
+}
+# The VAE: Adam at 1e-3 (the usual VAE rate; no adversary to keep in balance), a z of 32 (the
+# KL term leaves unused dimensions at the prior), the learning rate settled over the last 20%.
+# The GAN-only fields go back to their defaults, so a switch from a GAN recipe leaves none of
+# its values behind in the run's config.
+PRESETS["vae"] = {
+    "model": {"arch": "vae", "z_dim": 32, "width": 32},
+    "train": {"batch_size": 64, "lr": 1e-3, "betas": (0.9, 0.999), "lr_decay": 0.2, "beta": 1.0,
+              "loss": "wgan-gp", "lr_critic": None, "class_loss": 0.0, "n_critic": 2},
 }
 # The course presets are WGAN-GP with the DCGAN pair; naming that keeps a switch of preset from
 # leaving another recipe's model or loss behind.

@@ -48,7 +48,10 @@ class Started:
 
 @dataclass
 class StepStats:
-    """Loss values for a batch of consecutive generator steps (one host sync per batch)."""
+    """Loss values for a batch of consecutive generator steps (one host sync per batch).
+
+    A GAN fills the critic and generator columns, a VAE ``recon`` and ``kl`` (the others are
+    then empty): each model's own curves."""
 
     steps: list[int]
     critic_loss: list[float]
@@ -56,11 +59,15 @@ class StepStats:
     gp: list[float]
     wdist: list[float]
     steps_per_s: float
-    images_per_s: float  # real images through the critic per second
+    images_per_s: float  # real images trained on per second (through a GAN's critic)
     # The critic's overfitting signal E[sign(C(real) - b)] and the augmentation strength
     # (trainer/augment.py); empty where a producer does not know them.
     r: list[float] = field(default_factory=list)
     aug_p: list[float] = field(default_factory=list)
+    # A VAE's mean reconstruction error (sum of squares per image, pixels in [-1, 1]) and KL
+    # (nats per image).
+    recon: list[float] = field(default_factory=list)
+    kl: list[float] = field(default_factory=list)
 
     @property
     def step(self) -> int:
@@ -77,6 +84,9 @@ class Preview:
     # Real images as the critic sees them under augmentation, (H, W, 3) uint8; None when the
     # run does not augment.
     critic_view: np.ndarray | None = field(default=None, repr=False)
+    # A VAE's fixed real images beside its reconstructions (real | reconstruction pairs),
+    # (H, W, 3) uint8; None for a GAN.
+    reconstructions: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass

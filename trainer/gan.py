@@ -19,8 +19,14 @@ from trainer.config import AUGMENT_AUTO_IMAGES, RunConfig, augment_on
 from trainer.distributed import DistInfo
 from trainer.models import build_critic, build_generator, ema_update, init_weights
 
+# What a GAN step reports (the loop logs these columns; see trainer/runlog.py).
+GAN_STATS = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p")
+
 
 class GAN:
+    stat_keys = GAN_STATS
+    has_critic = True
+
     def __init__(self, cfg: RunConfig, size: int, channels: int, n_classes: int,
                  device: torch.device, dist: DistInfo | None = None, n_images: int = 0):
         self.cfg, self.device = cfg, device
@@ -73,6 +79,7 @@ class GAN:
             "generator loss", speed.GeneratorLoss(self._G, self.D, t), self.opt_G, mode,
             self.notes)
         self.rng = torch.Generator(device=device).manual_seed(self._rank_seed(0))
+        self.images_per_step = t.batch_size * t.n_critic  # real images through the critic
         self.step = 0
 
     # --- one generator step (n_critic critic steps first) -------------------------------------
@@ -154,6 +161,18 @@ class GAN:
         return {"step": self.step, "G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "D": self.D.state_dict(), "opt_G": self.opt_G.state_dict(),
                 "opt_D": self.opt_D.state_dict(), "rng": rng, "aug_p": float(self.aug_p)}
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """What a snapshot keeps: the averaged generator, for exploring."""
+        return {"G_ema": self.G_ema.state_dict()}
+
+    def tensors_to_check(self) -> list[torch.Tensor]:
+        """Every float tensor a checkpoint holds (weights, buffers, optimiser state)."""
+        out = [v for m in (self.G, self.G_ema, self.D) for v in m.state_dict().values()]
+        for opt in (self.opt_G, self.opt_D):
+            out += [v for st in opt.state.values() for v in st.values()
+                    if isinstance(v, torch.Tensor)]
+        return out
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         self.G.load_state_dict(d["G"])

@@ -67,9 +67,13 @@ from trainer.gan import GAN, nonfinite
 from trainer.images import make_grid, to_uint8
 from trainer.runfolder import RunFolder
 from trainer.runlock import RunLock, RunLocked, remove_stale_temp_files
-from trainer.runlog import STAT_KEYS, truncate_log
+from trainer.runlog import truncate_log
+from trainer.vae import VAE
 
 Data = ImageData | StreamingData
+# What the loop trains: a GAN, or a VAE with the same small interface (chosen by model.arch).
+# Below, ``gan`` names either.
+Model = GAN | VAE
 
 PREVIEW_COLS = 8
 
@@ -142,7 +146,7 @@ def _summary(data: Data) -> str:
 def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None,
            dist: DistInfo, on_loading: LoadProgress | None = None,
            total_steps: int | None = None, lock: RunLock | None = None,
-           changes: dict[str, Any] | None = None) -> tuple[GAN, Data, RunConfig, int]:
+           changes: dict[str, Any] | None = None) -> tuple[Model, Data, RunConfig, int]:
     run = RunFolder(run_dir)
     ckpt_path = run.checkpoint
     state = None
@@ -187,7 +191,11 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
     if cfg.data.size != data.size:
         raise RunError(f"dataset images are {data.size}px but the config asks for "
                        f"{cfg.data.size}px")
-    gan = GAN(cfg, data.size, data.channels, n_classes, device, dist, n_images=len(data))
+    kind = VAE if cfg.model.arch == "vae" else GAN
+    try:
+        gan = kind(cfg, data.size, data.channels, n_classes, device, dist, n_images=len(data))
+    except UserError as e:
+        raise RunError(str(e)) from None
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if state is not None:
@@ -212,7 +220,7 @@ def _setup(run_dir: Path, cfg: RunConfig | None, resume: bool, data: Data | None
     return gan, data, cfg, gan.step
 
 
-def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainControl,
+def _run(gan: Model, data: Data, cfg: RunConfig, run_dir: Path, control: TrainControl,
          total: int) -> Iterator[Event]:
     t = cfg.train
     main = gan.dist.is_main
@@ -222,10 +230,11 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
     # Other ranks log nowhere: their loss values only feed their own (silent) events.
     log_path = RunFolder(run_dir).log if main else Path(os.devnull)
     log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - held for the run
-    window = _LogWindow(t, log, gan.step + 1)
+    window = _LogWindow(gan, log, gan.step + 1)
+    fixed_real = _fixed_real(gan, data)
     try:
         if gan.step == 0 and main:
-            yield _preview(gan, fixed_z, fixed_y, run_dir, data)
+            yield _preview(gan, fixed_z, fixed_y, run_dir, data, fixed_real)
         notified = yield from _notices(gan, notified, main)  # start-up advice
         while gan.step < total:
             if any_rank(control.stop_requested, gan.dist, gan.device):
@@ -245,7 +254,7 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
             if len(window) >= t.log_every or step == total:
                 yield from window.flush(step + 1)
             if main and (step % t.preview_every == 0 or step == total):
-                yield _preview(gan, fixed_z, fixed_y, run_dir, data)
+                yield _preview(gan, fixed_z, fixed_y, run_dir, data, fixed_real)
             if step % t.checkpoint_every == 0 and step != total:
                 # Log up to the checkpoint (a crash then loses no logged step) and check that
                 # nothing non-finite is about to be saved.
@@ -269,7 +278,7 @@ def _run(gan: GAN, data: Data, cfg: RunConfig, run_dir: Path, control: TrainCont
         log.close()
 
 
-def _notices(gan: GAN, notified: int, main: bool) -> Iterator[Event]:
+def _notices(gan: Model, notified: int, main: bool) -> Iterator[Event]:
     """Yield gan.notes not reported yet (rank 0 only); returns how many are reported now."""
     if main:
         for message in gan.notes[notified:]:
@@ -284,8 +293,8 @@ class _NonFinite(Exception):
 class _LogWindow:
     """The steps trained since the last flush, written to the log together (one host sync)."""
 
-    def __init__(self, t: TrainConfig, log: IO[str], first: int) -> None:
-        self.t, self.log = t, log
+    def __init__(self, gan: Model, log: IO[str], first: int) -> None:
+        self.keys, self.images_per_step, self.log = gan.stat_keys, gan.images_per_step, log
         self.buf: list[dict[str, torch.Tensor]] = []
         self.first = first  # the step of buf[0]
         self.t0 = time.perf_counter()
@@ -306,37 +315,42 @@ class _LogWindow:
         (nothing logged) if a loss went NaN/inf."""
         if not self.buf:
             return
-        ev = _flush(self.buf, self.first, self.t0, self.t, self.log)
+        ev = _flush(self.buf, self.first, self.t0, self.keys, self.images_per_step, self.log)
         if ev is None:
             raise _NonFinite
         yield ev
         self.buf, self.first, self.t0 = [], next_first, time.perf_counter()
 
 
-def _check_weights(gan: GAN) -> None:
+def _check_weights(gan: Model) -> None:
     if not _weights_finite(gan):
         raise _NonFinite
 
 
-def _flush(buf: list[dict[str, torch.Tensor]], first: int, t0: float, t: TrainConfig,
-           log: IO[str]) -> StepStats | None:
-    """One host sync for the whole window; None if a loss went NaN/inf."""
-    values = torch.stack([torch.stack([s[k] for k in STAT_KEYS]) for s in buf]).tolist()
+def _flush(buf: list[dict[str, torch.Tensor]], first: int, t0: float, keys: tuple[str, ...],
+           images_per_step: int, log: IO[str]) -> StepStats | None:
+    """One host sync for the whole window; None if a loss went NaN/inf. ``keys``: the model's
+    columns (a GAN's or a VAE's), the only ones logged."""
+    values = torch.stack([torch.stack([s[k] for k in keys]) for s in buf]).tolist()
     elapsed = max(time.perf_counter() - t0, 1e-9)
     cols = list(zip(*values, strict=True))
     if any(nonfinite(list(c)) for c in cols):
         return None
     steps = list(range(first, first + len(buf)))
     for s, row in zip(steps, values, strict=True):
-        log.write(json.dumps({"step": s, **dict(zip(STAT_KEYS, row, strict=True)),
+        log.write(json.dumps({"step": s, **dict(zip(keys, row, strict=True)),
                               "time": round(time.time(), 3)}) + "\n")
     log.flush()
     rate = len(buf) / elapsed
-    return StepStats(steps, list(cols[0]), list(cols[1]), list(cols[2]), list(cols[3]), rate,
-                     rate * t.batch_size * t.n_critic, list(cols[4]), list(cols[5]))
+    col = {k: list(c) for k, c in zip(keys, cols, strict=True)}
+    none: list[float] = []
+    return StepStats(steps, col.get("critic_loss", none), col.get("gen_loss", none),
+                     col.get("gp", none), col.get("wdist", none), rate, rate * images_per_step,
+                     col.get("r", []), col.get("aug_p", []), col.get("recon", []),
+                     col.get("kl", []))
 
 
-def _fixed_noise(cfg: RunConfig, gan: GAN) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _fixed_noise(cfg: RunConfig, gan: Model) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The preview batch: fixed from the seed so the grid shows the same samples improving.
 
     Conditional models get one row per class (cycling if there are more than 10 classes).
@@ -350,17 +364,46 @@ def _fixed_noise(cfg: RunConfig, gan: GAN) -> tuple[torch.Tensor, torch.Tensor |
     return z, F.one_hot(labels, gan.n_classes).float()
 
 
-def _preview(gan: GAN, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
-             data: Data) -> Preview:
+RECON_PAIRS = 16  # real | reconstruction pairs in a VAE's preview
+
+
+def _fixed_real(gan: Model, data: Data) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """A VAE's preview images: the data's first RECON_PAIRS (a fixed sample of a streamed set),
+    in [-1, 1] on the device, with their one-hot classes; None for a GAN."""
+    if not isinstance(gan, VAE):
+        return None
+    held = data if isinstance(data, ImageData) else data.in_memory_sample(RECON_PAIRS)
+    x = held.images[:RECON_PAIRS].to(gan.device).float().div(127.5).sub(1.0)
+    labels = None if held.labels is None else held.labels[:RECON_PAIRS].to(gan.device)
+    return x, gan._one_hot(labels)
+
+
+def _reconstructions(gan: Model, real: tuple[torch.Tensor, torch.Tensor | None] | None
+                     ) -> np.ndarray | None:
+    """Real | reconstruction pairs side by side, PREVIEW_COLS tiles a row."""
+    if real is None or not isinstance(gan, VAE):
+        return None
+    x, y = real
+    pairs = torch.stack([x, gan.reconstruct(x, y).to(x.dtype)], dim=1).flatten(0, 1)
+    return make_grid(to_uint8(pairs).cpu().numpy(), cols=PREVIEW_COLS)
+
+
+def _preview(gan: Model, z: torch.Tensor, y: torch.Tensor | None, run_dir: Path,
+             data: Data, real: tuple[torch.Tensor, torch.Tensor | None] | None = None
+             ) -> Preview:
     tiles = to_uint8(gan.sample_ema(z, y)).cpu().numpy()
     grid = make_grid(tiles, cols=PREVIEW_COLS)
     path = RunFolder(run_dir).preview(gan.step)
     with atomic_open(path, "wb") as f:
         Image.fromarray(grid).save(f, format="PNG")
-    return Preview(gan.step, grid, path, gan.ema_state_cpu(), _critic_view(gan, data))
+    recon = _reconstructions(gan, real)
+    if recon is not None:
+        with atomic_open(RunFolder(run_dir).reconstruction(gan.step), "wb") as f:
+            Image.fromarray(recon).save(f, format="PNG")
+    return Preview(gan.step, grid, path, gan.ema_state_cpu(), _critic_view(gan, data), recon)
 
 
-def _critic_view(gan: GAN, data: Data) -> np.ndarray | None:
+def _critic_view(gan: Model, data: Data) -> np.ndarray | None:
     """The first 16 real images as the critic sees them at the current augmentation strength
     (a generator of its own, so the training stream is untouched); None when not augmenting."""
     if not gan.augmenting or not isinstance(data, ImageData):
@@ -371,7 +414,7 @@ def _critic_view(gan: GAN, data: Data) -> np.ndarray | None:
     return make_grid(to_uint8(augment.apply(x, q)).cpu().numpy(), cols=PREVIEW_COLS)
 
 
-def _save(gan: GAN, cfg: RunConfig, data: Data, run_dir: Path, snapshot: bool) -> CheckpointSaved:
+def _save(gan: Model, cfg: RunConfig, data: Data, run_dir: Path, snapshot: bool) -> CheckpointSaved:
     run = RunFolder(run_dir)
     save_checkpoint(run.checkpoint, checkpoint_state(gan, cfg, data, full=True))
     if snapshot:
@@ -379,32 +422,29 @@ def _save(gan: GAN, cfg: RunConfig, data: Data, run_dir: Path, snapshot: bool) -
     return CheckpointSaved(gan.step, run.checkpoint)
 
 
-def _weights_finite(gan: GAN) -> bool:
+def _weights_finite(gan: Model) -> bool:
     """Whether every float tensor a checkpoint holds (weights, buffers, optimiser state) is
     finite, on every process: one host sync, before each save."""
-    tensors = [v for m in (gan.G, gan.G_ema, gan.D) for v in m.state_dict().values()]
-    for opt in (gan.opt_G, gan.opt_D):
-        tensors += [v for st in opt.state.values() for v in st.values()
-                    if isinstance(v, torch.Tensor)]
+    tensors = gan.tensors_to_check()
     flags = [torch.isfinite(v).all() for v in tensors if v.is_floating_point() and v.numel()]
     finite = bool(torch.stack(flags).all()) if flags else True
     return not any_rank(not finite, gan.dist, gan.device)
 
 
-def _nan_advice(t: TrainConfig) -> str:
+def _nan_advice(t: TrainConfig, arch: str = "dcgan") -> str:
     """What to change before resuming, for the loss and precision in use."""
     tips = ["Lower the learning rate"]
     if t.precision != "fp32":
         tips.append("train in fp32")
-    if t.loss != "wgan-gp":
+    if t.loss != "wgan-gp" and arch != "vae":
         tips.append("use the WGAN-GP loss, the most stable one here")
     return ", ".join(tips[:-1]) + " or " + tips[-1] if len(tips) > 1 else tips[0]
 
 
-def _nan_failure(gan: GAN, run_dir: Path, last_good: int | None) -> Failed:
+def _nan_failure(gan: Model, run_dir: Path, last_good: int | None) -> Failed:
     """Stop on a NaN/inf: roll back to the checkpoint (always finite: nothing else is saved)."""
     bad = gan.step
-    advice = _nan_advice(gan.cfg.train)
+    advice = _nan_advice(gan.cfg.train, gan.cfg.model.arch)
     ckpt = RunFolder(run_dir).checkpoint
     state = None
     if last_good is not None and ckpt.is_file():

@@ -299,6 +299,37 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, plane], dim=1)
 
 
+class VAEEncoder(nn.Module):
+    """The VAE's encoder: the DCGAN critic's convolutions (class planes appended to the image for
+    a conditional model), ending in the posterior's mean and log-variance, ``z_dim`` each."""
+
+    def __init__(self, z_dim: int, size: int, channels: int, width: int, n_classes: int = 0):
+        super().__init__()
+        self.z_dim, self.size, self.channels, self.n_classes = z_dim, size, channels, n_classes
+        levels = _levels(size)
+        c = width
+        layers: list[nn.Module] = [nn.Conv2d(channels + n_classes, c, 4, 2, 1),
+                                   nn.LeakyReLU(0.2, True)]
+        for _ in range(levels - 1):
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
+                       nn.InstanceNorm2d(c * 2, affine=True), nn.LeakyReLU(0.2, True)]
+            c *= 2
+        self.net = nn.Sequential(*layers)
+        # c x 4 x 4 -> 2 z_dim x 1 x 1: mean and log-variance
+        self.head = nn.Conv2d(c, 2 * z_dim, 4, 1, 0)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar), each (N, z_dim)."""
+        if self.n_classes:
+            y = _class_vector(y, x, self.n_classes)
+            planes = y[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+            x = torch.cat([x, planes.to(x.dtype)], dim=1)
+        h = self.head(self.net(x)).flatten(1)
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar
+
+
 def _class_vector(y: torch.Tensor | None, like: torch.Tensor, n_classes: int) -> torch.Tensor:
     if y is None:
         raise ValueError("this is a conditional model: pass a class vector y of shape (N, "
@@ -308,8 +339,9 @@ def _class_vector(y: torch.Tensor | None, like: torch.Tensor, n_classes: int) ->
     return y.to(device=like.device, dtype=like.dtype)
 
 
+# The VAE's decoder is the DCGAN generator: the same G(z, y) every explorer tab renders.
 GENERATORS: dict[str, type[nn.Module]] = {
-    "dcgan": DCGANGenerator, "mlp": MLPGenerator, "sngan": SNGANGenerator}
+    "dcgan": DCGANGenerator, "mlp": MLPGenerator, "sngan": SNGANGenerator, "vae": DCGANGenerator}
 CRITICS: dict[str, type[nn.Module]] = {
     "dcgan": DCGANCritic, "mlp": MLPCritic, "sngan": SNProjectionCritic}
 
@@ -318,9 +350,15 @@ def build_generator(m: ModelConfig, size: int, channels: int, n_classes: int) ->
     return GENERATORS[m.arch](m.z_dim, size, channels, m.width, n_classes if m.conditional else 0)
 
 
+def build_encoder(m: ModelConfig, size: int, channels: int, n_classes: int) -> VAEEncoder:
+    return VAEEncoder(m.z_dim, size, channels, m.width, n_classes if m.conditional else 0)
+
+
 def build_critic(m: ModelConfig, size: int, channels: int, n_classes: int,
                  aux_classifier: bool = False) -> nn.Module:
     """``aux_classifier``: give a conditional SN-GAN critic an auxiliary class head."""
+    if m.arch not in CRITICS:
+        raise ValueError(f"a {m.arch} model has no critic")
     n = n_classes if m.conditional else 0
     if m.arch == "sngan":
         return SNProjectionCritic(size, channels, m.width, n, aux_classifier, m.mbstd)

@@ -38,7 +38,8 @@ class RunFolder:
     # The temp files fileio.atomic_open leaves when a training run is killed mid-write
     # (".<name>.*.tmp"), as (sub-folder, pattern).
     TRAIN_TEMP = (("", f".{CHECKPOINT}.*.tmp"), ("", f".{CONFIG}.*.tmp"), ("", f".{LOG}.*.tmp"),
-                  (SNAPSHOTS, ".step_*.pt.*.tmp"), (PREVIEWS, ".step_*.png.*.tmp"))
+                  (SNAPSHOTS, ".step_*.pt.*.tmp"), (PREVIEWS, ".step_*.png.*.tmp"),
+                  (PREVIEWS, ".recon_*.png.*.tmp"))
 
     def __init__(self, path: Path | str, side_dir: Path | str | None = None) -> None:
         self.path = Path(path)
@@ -97,6 +98,10 @@ class RunFolder:
 
     def preview(self, step: int) -> Path:
         return self.previews / f"step_{step:07d}.png"
+
+    def reconstruction(self, step: int) -> Path:
+        """A VAE's real | reconstruction pairs at ``step`` (beside the preview of that step)."""
+        return self.previews / f"recon_{step:07d}.png"
 
     def snapshot_files(self) -> list[Path]:
         """The snapshots, oldest first."""

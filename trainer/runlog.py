@@ -12,16 +12,21 @@ import numpy as np
 
 from trainer.fileio import atomic_write_text
 
-STAT_KEYS = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p")
-# Columns that logs written before they existed lack: read as NaN there.
-OPTIONAL_KEYS = ("r", "aug_p")
+# Every column a log may hold: a GAN's (gan.py) and a VAE's (vae.py, "recon" and "kl").
+STAT_KEYS = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p", "recon", "kl")
+# A record holds every column of one of these sets: a GAN step's, or a VAE step's.
+REQUIRED_SETS = (("critic_loss", "gen_loss", "gp", "wdist"), ("recon", "kl"))
 
 
 def row_values(rec: dict, keys: tuple[str, ...]) -> list[float]:
-    """The values of ``keys`` in one log record; KeyError/TypeError/ValueError if a required one
-    is missing or not a number. Columns older logs lack (OPTIONAL_KEYS, "time") read as NaN."""
-    return [float(rec.get(k, "nan")) if k in OPTIONAL_KEYS or k == "time" else float(rec[k])
-            for k in keys]
+    """The values of ``keys`` in one log record; KeyError/TypeError/ValueError if it lacks its
+    step or a whole required set of columns, or a value is not a number. Other columns (the
+    other model type's, those older logs lack, "time") read as NaN."""
+    if "step" in keys and "step" not in rec:
+        raise KeyError("step")
+    if not any(all(k in rec for k in req) for req in REQUIRED_SETS):
+        raise KeyError("losses")
+    return [float(rec.get(k, "nan")) for k in keys]
 
 
 def truncate_log(path: Path, step: int) -> None:

@@ -6,6 +6,7 @@
 
 Writes the reconstruction at the model's size (``--scale`` to enlarge) and the projected latent
 beside it (``recon.pt``), which ``sample --latent`` and ``morph --a-latent/--b-latent`` accept.
+A VAE's encoder answers at once (its latent mean); ``--refine`` runs the optimiser from there.
 """
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--class", dest="class_", metavar="C",
                    help="conditional models: keep this class (name or index) instead of "
                         "searching a soft class mix")
+    p.add_argument("--refine", action="store_true",
+                   help="VAE only: refine the encoder's answer with the optimiser (slower; "
+                        "default: the encoder alone, instant)")
     p.add_argument("--restarts", type=int, default=4, help="random restarts, run as one batch "
                    "(default 4)")
     p.add_argument("--steps", type=int, default=100, help="optimisation steps (default 100)")
     p.add_argument("--feature", choices=FEATURES, default="auto",
-                   help="feature loss: the run's eval classifier, its critic (full checkpoints "
-                        "only), none (pixels only), or auto: the first available (default)")
+                   help="feature loss: the run's eval classifier, its critic (full GAN "
+                        "checkpoints only), none (pixels only), or auto: the first available "
+                        "(default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
     p.add_argument("--scale", type=int, default=1, metavar="K",
                    help="upscale the PNG K times, nearest neighbour (default 1)")
@@ -56,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
             model = load_generator(args.checkpoint)
         except CheckpointError as e:
             raise UsageError(str(e)) from None
+        if args.refine and model.encoder is None:
+            raise UsageError("--refine refines a VAE's encoder: this model has no encoder "
+                             "(a GAN is always projected by the optimiser)")
         cls = None
         if args.class_ is not None:
             if not model.n_classes:
@@ -73,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
                       flush=True)
 
         p = project_file(model, args.image, cls=cls, restarts=args.restarts, steps=args.steps,
-                         feature=args.feature, progress=progress, seed=args.seed)
+                         feature=args.feature, progress=progress, seed=args.seed,
+                         refine=args.refine)
         print(file=sys.stderr)
     except (UserError, ValueError) as e:
         return fail(str(e), 2)
@@ -91,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if p.y is not None:
         k = int(p.y.argmax())
         cls_text = f", class {model.class_names[k]} ({float(p.y[k]):.2f})"
+    how = "the encoder (instant)" if p.method == "encoder" else f"{p.method}, {p.features}"
     print(f"wrote {out} and {latent}: pixel error {p.error:.4f} (best of the random starts "
-          f"{p.random_error:.4f}), {p.features}{cls_text}, {time.monotonic() - t0:.1f} s",
+          f"{p.random_error:.4f}), {how}{cls_text}, "
+          f"{time.monotonic() - t0:.2f} s",
           file=sys.stderr)
     return 0

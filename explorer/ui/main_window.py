@@ -282,7 +282,9 @@ class MainWindow(QMainWindow):
         name = run.path.name if run and run.is_own_checkpoint(info.path) else (
             info.path.name if info.path else "the live run")
         classes = f" · {info.n_classes} classes" if info.n_classes else ""
-        self.model_label.setText(f"Exploring: {name} · step {info.step} · {info.size}px{classes}")
+        kind = " · VAE" if info.is_vae else ""  # its projection is instant, its samples softer
+        self.model_label.setText(f"Exploring: {name}{kind} · step {info.step} · {info.size}px"
+                                 f"{classes}")
         self.model_label.setToolTip(f"{info.path or 'the model of the run in progress'}")
 
     # --- closing -------------------------------------------------------------------------------

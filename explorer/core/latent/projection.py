@@ -14,6 +14,11 @@ restarts begin at the best few of ``candidates`` random z (a cheap first guess) 
 restart by loss wins. A conditional model gets a soft class vector (softmax of learned logits,
 started from the classifier's guess when it predicts the model's classes), or a fixed class.
 
+A VAE needs no search: its encoder maps the image to its latent mean at once (``encode``), and
+that is the answer unless ``refine`` asks the optimiser to go on from it. A conditional VAE's
+encoder also takes the class: without a fixed one, every class is tried (one batch) and the one
+whose reconstruction is closest wins.
+
 Images are read with PIL: palette, 16-bit, grayscale and alpha handled, centre-cropped to a
 square and resized to the model's size (see ``load_image``).
 """
@@ -177,10 +182,15 @@ def classifier_features(model: LoadedModel) -> tuple[FeatureFn, Any] | None:
     return feats, clf
 
 
+NO_CRITIC = "a VAE has no critic: use pixel or classifier features (--feature none / classifier)"
+
+
 def critic_features(model: LoadedModel) -> FeatureFn:
     """The hidden activations of the run's critic (a full checkpoint's ``D``).
 
-    Raises ProjectionError for a snapshot, which saves the generator only."""
+    Raises ProjectionError for a snapshot, which saves the generator only, and for a VAE."""
+    if model.info.is_vae:
+        raise ProjectionError(NO_CRITIC)
     if model.path is None:
         raise ProjectionError("this model has no checkpoint file, so no critic to take "
                               "features from")
@@ -221,6 +231,8 @@ def resolve_features(model: LoadedModel, feature: str) -> tuple[FeatureFn | None
     """(feature function or None, what was used, the classifier if any)."""
     if feature not in FEATURES:
         raise ProjectionError(f"feature must be one of {', '.join(FEATURES)}")
+    if feature == "critic" and model.info.is_vae:
+        raise ProjectionError(NO_CRITIC)
     if feature in ("auto", "classifier"):
         found = classifier_features(model)
         if found is not None:
@@ -228,7 +240,7 @@ def resolve_features(model: LoadedModel, feature: str) -> tuple[FeatureFn | None
         if feature == "classifier":
             raise ProjectionError("this run has no eval classifier cached (run `python main.py "
                                   "eval` once to train it), or use --feature critic / none")
-    if feature in ("auto", "critic"):
+    if feature in ("auto", "critic") and not model.info.is_vae:
         try:
             return critic_features(model), "critic features", None
         except ProjectionError:
@@ -247,9 +259,10 @@ class Projection:
     target: np.ndarray  # (H, W, 3) uint8, what was matched
     error: float  # pixel MSE, images in [0, 1]
     random_error: float  # the best of the random candidates, for comparison
-    features: str  # which feature loss was used
+    features: str  # which feature loss was used ("encoder" for a VAE's encoder alone)
     notes: list[str] = field(default_factory=list)
     name: str = ""
+    method: str = "optimiser"  # "optimiser", "encoder", or "encoder + optimiser"
 
 
 def pixel_mse(a: np.ndarray, b: np.ndarray) -> float:
@@ -276,13 +289,50 @@ def _uniform_classes(model: LoadedModel, n: int, g: torch.Generator) -> torch.Te
     return F.one_hot(labels, model.n_classes).float()
 
 
+@dataclass
+class Encoded:
+    z: torch.Tensor  # (z_dim,): the encoder's mean
+    y: torch.Tensor | None  # (n_classes,) one-hot, or None
+    recon: np.ndarray  # (H, W, 3) uint8: G(z, y)
+    error: float  # pixel MSE, images in [0, 1]
+
+
+@torch.no_grad()
+def encode(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None) -> Encoded:
+    """A VAE's encoder mean for an image ((size, size, 3) uint8), decoded; for a conditional
+    model with no ``cls``, the class whose reconstruction is closest (all tried in one batch)."""
+    if model.encoder is None:
+        raise ProjectionError("this model has no encoder (only a VAE has one)")
+    x = to_model_tensor(image_u8, model.channels)
+    n = model.n_classes
+    if n and cls is None:
+        y = torch.eye(n)
+        x = x.expand(n, -1, -1, -1)
+    else:
+        y = F.one_hot(torch.tensor([cls]), n).float() if n else None
+    mu, _ = model.encoder(x, y)
+    out = model.generator(mu, y)
+    pix = ((out - x) ** 2).flatten(1).mean(1)
+    k = int(torch.argmin(pix))
+    recon = to_uint8(out[k:k + 1])[0].numpy()
+    return Encoded(mu[k].clone(), None if y is None else y[k].clone(), recon,
+                   pixel_mse(recon, image_u8))
+
+
 def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, restarts: int = 4,
             steps: int = 100, feature: str = "auto", progress: Progress | None = None,
             cancel: CancelFn | None = None, candidates: int = 64, seed: int = 0,
-            lr: float = 0.08, w_feat: float = 0.1, w_prior: float = 0.05,
-            features: tuple[FeatureFn | None, str, Any] | None = None) -> Projection:
+            lr: float = 0.08, w_feat: float = 0.1, w_prior: float | None = None,
+            features: tuple[FeatureFn | None, str, Any] | None = None,
+            refine: bool = False) -> Projection:
     """Find (z, y) with G(z, y) ≈ image_u8 ((size, size, 3) uint8 at the model's size).
 
+    A model with an encoder (a VAE) answers with the encoder's mean at once; ``refine`` then
+    runs the optimiser from it, on pixels alone ("auto" features) and without the prior term
+    (``w_prior`` None: 0.05 from random starts, 0 from the encoder's): the encoder has found the
+    shape already, and a VAE's means do not sit at the prior's typical norm. Measured on 30
+    held-out Shapes images, that refinement lowered the pixel error 28% and never raised it;
+    with the classifier features and the prior term it raised it on 14 of 30.
     Raises Cancelled when ``cancel()`` turns true, ProjectionError for unusable input."""
     size, C = model.size, model.channels
     if image_u8.shape != (size, size, 3):
@@ -294,10 +344,22 @@ def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, re
     restarts, steps = max(1, int(restarts)), max(0, int(steps))
     feat_fn, feat_name, clf = features if features is not None else resolve_features(model,
                                                                                     feature)
+    say = progress or (lambda f, t: None)
+    start = None
+    if model.encoder is not None:
+        start = encode(model, image_u8, cls)
+        if refine and feature == "auto" and features is None:
+            feat_fn, feat_name, clf = None, "pixels only", None
+        if not refine:
+            say(1.0, "done")
+            return Projection(start.z, start.y, start.recon, np.ascontiguousarray(image_u8),
+                              start.error, _random_error(model, image_u8, cls, candidates, seed),
+                              "encoder", method="encoder")
+    if w_prior is None:
+        w_prior = 0.0 if start is not None else 0.05
     G = model.generator
     target = to_model_tensor(image_u8, C)
     n_cls = model.n_classes
-    say = progress or (lambda f, t: None)
     stop = cancel or (lambda: False)
     g = torch.Generator().manual_seed(seed)
 
@@ -312,7 +374,8 @@ def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, re
                 list(clf.class_names) == list(model.class_names):
             # Tempered: a wrong guess must stay easy to leave.
             logit0 = 0.5 * torch.log_softmax(clf.net(target)[0], 0).clamp_min(-6)
-
+        if start is not None and start.y is not None and cls is None:
+            logit0 = 3.0 * start.y  # the encoder's class, by a clear margin
     def fixed_or_soft(logits: torch.Tensor) -> torch.Tensor | None:
         if not n_cls:
             return None
@@ -342,6 +405,8 @@ def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, re
     say(0.0, f"trying {candidates} random starting points")
     with torch.no_grad():
         zc = torch.randn(max(candidates, restarts), model.z_dim, generator=g)
+        if start is not None:  # the encoder's answer competes with the random starts
+            zc = torch.cat([start.z[None], zc])
         lc = logit0.expand(len(zc), -1).clone() if n_cls else torch.zeros(len(zc), 0)
         tot, pix = [], []
         for i in range(0, len(zc), 64):
@@ -350,7 +415,8 @@ def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, re
             pix.append(b)
         tot_all, pix_all = torch.cat(tot), torch.cat(pix)
         best = torch.argsort(tot_all)[:restarts]
-        random_error = float(pix_all.min()) / 4  # [-1, 1] -> [0, 1] scale: MSE / 4
+        random_error = float(pix_all[1 if start is not None else 0:].min()) / 4  # MSE / 4:
+        # [-1, 1] -> [0, 1] scale
     if stop():
         raise Cancelled()
     z = zc[best].clone().requires_grad_(True)
@@ -381,7 +447,25 @@ def project(model: LoadedModel, image_u8: np.ndarray, cls: int | None = None, re
     say(1.0, "done")
     err = pixel_mse(recon, image_u8)
     return Projection(zk, yk, recon, np.ascontiguousarray(image_u8), err, random_error,
-                      feat_name)
+                      feat_name, method="optimiser" if start is None else "encoder + optimiser")
+
+
+@torch.no_grad()
+def _random_error(model: LoadedModel, image_u8: np.ndarray, cls: int | None, candidates: int,
+                  seed: int) -> float:
+    """The best pixel error of ``candidates`` random z (of random classes, or ``cls``): the
+    baseline a projection is compared with."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(max(1, candidates), model.z_dim, generator=g)
+    n = model.n_classes
+    y = None
+    if n:
+        labels = (torch.full((len(z),), cls) if cls is not None
+                  else torch.randint(n, (len(z),), generator=g))
+        y = F.one_hot(labels, n).float()
+    target = to_model_tensor(image_u8, model.channels)
+    pix = ((model.generator(z, y) - target) ** 2).flatten(1).mean(1)
+    return float(pix.min()) / 4
 
 
 def project_file(model: LoadedModel, path: Path | str, **kw: Any) -> Projection:

@@ -2,7 +2,8 @@
 session's focused latent.
 
 The job loads its own generator from the open checkpoint (never the render thread's live
-module), reads the image, and runs the Qt-free ``project``, as a ``Job``. The controller
+module), reads the image, and runs the Qt-free ``project``, as a ``Job``: for a VAE its
+encoder answers at once, unless ``refine`` asks the optimiser to go on from there. The controller
 (``ImageProjector``) shows a progress dialog with Cancel, makes the result the focus (so the
 Control sliders edit it and Morph can take it as A or B) and saves it with the run.
 """
@@ -32,14 +33,15 @@ from trainer.checkpoint import load_generator
 STEPS, RESTARTS = 100, 4  # the window's settings: ~3 s on a CPU at 32 px
 
 
-def projection_job(checkpoint: Path, image: Path, steps: int, restarts: int
-                   ) -> Callable[[Progress, CancelToken], Projection]:
-    """The job that projects ``image`` into the latent space of ``checkpoint``'s generator."""
+def projection_job(checkpoint: Path, image: Path, steps: int, restarts: int,
+                   refine: bool = False) -> Callable[[Progress, CancelToken], Projection]:
+    """The job that projects ``image`` into the latent space of ``checkpoint``'s generator
+    (a VAE's: by its encoder, refined by the optimiser if ``refine``)."""
 
     def run(progress: Progress, cancel: CancelToken) -> Projection:
         model = load_generator(checkpoint)
         return project_file(model, image, steps=steps, restarts=restarts,
-                            progress=progress, cancel=cancel)
+                            progress=progress, cancel=cancel, refine=refine)
 
     return run
 
@@ -60,6 +62,7 @@ class ImageProjector(QObject):
         super().__init__(parent_widget)
         self.session, self.parent_widget = session, parent_widget
         self.steps, self.restarts = steps, restarts
+        self.refine = False  # a VAE: refine the encoder's answer with the optimiser
         self.saved: list[SavedProjection] = []
         self.current: Projection | SavedProjection | None = None
         self.focus: Focus | None = None  # the focus the current projection made
@@ -92,7 +95,8 @@ class ImageProjector(QObject):
             return False
         assert info is not None and info.path is not None
         self.job = Job("projection",
-                       projection_job(info.path, Path(image), self.steps, self.restarts), self)
+                       projection_job(info.path, Path(image), self.steps, self.restarts,
+                                      self.refine), self)
         self.job.finished.connect(self._on_job_finished)
         self.job.completed.connect(self._on_completed)
         self.job.failed.connect(self._on_failed)
@@ -134,8 +138,9 @@ class ImageProjector(QObject):
     def _on_completed(self, p: Projection) -> None:
         self._set_focus(p)
         note = "; ".join(p.notes)
+        how = "by the encoder" if p.method == "encoder" else f"{p.method}, {p.features}"
         text = (f"{p.name} projected: pixel error {p.error:.4f} (best random start "
-                f"{p.random_error:.4f}), {p.features}" + (f". Note: {note}" if note else ""))
+                f"{p.random_error:.4f}), {how}" + (f". Note: {note}" if note else ""))
         info = self.session.info
         if info is not None and info.path is not None:
             self.saved.append(as_saved(p))

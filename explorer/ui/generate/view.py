@@ -15,6 +15,7 @@ import torch
 from PySide6.QtCore import QMimeData, QPoint, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -168,7 +169,15 @@ class GenerateView(QWidget):
         self.open_image_button = QPushButton("Open image…")
         self.saved_combo = QComboBox()
         self.saved_combo.setToolTip("Images projected into this run before (saved with it)")
+        # A VAE's encoder projects at once; the optimiser can refine its answer (seconds).
+        self.refine_box = QCheckBox("Refine with the optimiser")
+        self.refine_box.setToolTip("A VAE's encoder finds the latent point at once; this goes "
+                                   "on from there with the optimiser, a few seconds, for a "
+                                   "closer match")
+        self.refine_box.toggled.connect(self._on_refine_toggled)
+        self.refine_box.hide()
         lay.addWidget(self.open_image_button)
+        lay.addWidget(self.refine_box)
         lay.addWidget(self.saved_combo)
         self.open_image_button.clicked.connect(self.open_image)
         self.saved_combo.activated.connect(self.projector.show_saved)
@@ -188,6 +197,9 @@ class GenerateView(QWidget):
 
     def project_image(self, path: str) -> bool:
         return self.projector.project(path)
+
+    def _on_refine_toggled(self, on: bool) -> None:
+        self.projector.refine = on
 
     def _on_saved_changed(self, items: list) -> None:
         self.saved_combo.clear()
@@ -324,6 +336,7 @@ class GenerateView(QWidget):
         self.form.setRowVisible(self.class_combo, conditional)
         refill_combo(self.class_combo, info.class_names if conditional else [])
         self._sync_count_to_mode(info)
+        self.refine_box.setVisible(has and info.is_vae)
         if not has:
             self.latents = self.images = self._shown_z = None
             self.grid.set_message(EMPTY)

@@ -1,6 +1,7 @@
 """What the Train view shows of a run, wherever its data comes from (a training thread or a run
-folder on disk): progress strip, error banner, loss curves beside the sample grid, message line,
-and the run's notes (a compile fallback, say), which stay while later messages replace each other.
+folder on disk): progress strip, error banner, loss curves beside the sample grid (and, for a
+VAE, under it a grid of real images each beside its reconstruction), message line, and the
+run's notes (a compile fallback, say), which stay while later messages replace each other.
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ class TrainDisplay(QWidget):
                                    "the current strength p (colour, translation, cutout)")
         self.critic_box.toggled.connect(self._on_critic_view_toggled)
         self.critic_box.hide()
+        # A VAE's fixed real images, each beside its reconstruction (shown while a run has them).
+        self.recon_grid = SampleGrid("")
+        self.recon_title = QLabel("Reconstructions")
+        self.recon_title.setToolTip("Fixed training images, each followed by the VAE's "
+                                    "reconstruction of it (the decoder's image of the "
+                                    "encoder's mean)")
+        self.recon_box = QWidget()
+        recon_lay = QVBoxLayout(self.recon_box)
+        recon_lay.setContentsMargins(0, 0, 0, 0)
+        recon_lay.addWidget(self.recon_title)
+        recon_lay.addWidget(self.recon_grid, 1)
+        self.recon_box.hide()
         self._samples: tuple[int, np.ndarray | None, str] = (0, None, "")
         self._critic_view: np.ndarray | None = None
         self.message = QLabel("Choose a dataset and press Start.")
@@ -62,6 +75,7 @@ class TrainDisplay(QWidget):
         title_row.addWidget(self.critic_box)
         grid_lay.addLayout(title_row)
         grid_lay.addWidget(self.grid, 1)
+        grid_lay.addWidget(self.recon_box, 1)  # under the samples: the column keeps its width
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.plot)
         self.splitter.addWidget(grid_box)
@@ -83,6 +97,8 @@ class TrainDisplay(QWidget):
         self.critic_box.hide()
         self.grid.set_image(None)
         self.grid_title.setText("Samples")
+        self.recon_grid.set_image(None)
+        self.recon_box.hide()
         self.progress.reset()
         self.notes.clear()
         self.notes.hide()
@@ -93,12 +109,18 @@ class TrainDisplay(QWidget):
         self.plot.append(steps, **{k: get(k) for k in SERIES})
 
     def show_grid(self, step: int, grid: np.ndarray | None, note: str = "",
-                  critic_view: np.ndarray | None = None) -> None:
+                  critic_view: np.ndarray | None = None,
+                  reconstructions: np.ndarray | None = None) -> None:
         """The sample grid of ``step``; ``critic_view``: the same step's augmented real images
-        (the check box to show them appears while a run has them)."""
+        (the check box to show them appears while a run has them); ``reconstructions``: a
+        VAE's real | reconstruction pairs, shown beside the samples."""
         self._samples, self._critic_view = (step, grid, note), critic_view
         self.critic_box.setVisible(critic_view is not None)
         self._show_current()
+        if reconstructions is not None:
+            self.recon_grid.set_image(reconstructions)
+            self.recon_title.setText(f"Real | reconstruction at step {step}")
+            self.recon_box.show()
 
     def _show_current(self) -> None:
         step, grid, note = self._samples

@@ -56,6 +56,8 @@ PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so
                 "take about 25 min; colour blobs by step 1000, shapes later",
                 "reference": "WGAN-GP paper recipe, for a GPU",
                 "sngan": "spectral norm, hinge, projection critic, one critic step, lr decay",
+                "vae": "variational autoencoder: the DCGAN generator as decoder, an encoder "
+                "for instant projection, reconstruction + KL loss",
                 "custom": "your own values"}
 _DEFAULTS = {"data": DataConfig(), "model": ModelConfig(), "train": TrainConfig()}
 

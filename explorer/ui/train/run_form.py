@@ -40,6 +40,7 @@ from explorer.ui.train.run_fields import (
 from explorer.ui.widgets.common import compact_combo
 from trainer.config import (
     DEFAULT_PRESET_WHY,
+    NOT_GANS,
     PRESETS,
     RunConfig,
     apply_preset,
@@ -278,11 +279,17 @@ class RunForm(QWidget):
         self.conditional.setEnabled(labelled)
         self.conditional.setToolTip("" if labelled else "this dataset has no classes (an image "
                                     "folder needs one sub-folder per class)")
-        loss = self.loss.currentData()
-        self.edits["gp_lambda"].setEnabled(loss == "wgan-gp")
-        self.edits["clip"].setEnabled(loss == "wgan-clip")
-        for k in ("class_loss", "mbstd"):  # the SN-GAN critic's
-            self.edits[k].setEnabled(self.arch.currentData() == "sngan")
+        loss, arch = self.loss.currentData(), self.arch.currentData()
+        gan = arch not in NOT_GANS
+        self.loss.setEnabled(gan)
+        for key in ("lr_critic", "n_critic"):
+            self.edits[key].setEnabled(gan)
+        self.augment.setEnabled(gan)
+        self.edits["gp_lambda"].setEnabled(gan and loss == "wgan-gp")
+        self.edits["clip"].setEnabled(gan and loss == "wgan-clip")
+        for key in ("class_loss", "mbstd"):  # the SN-GAN critic's
+            self.edits[key].setEnabled(arch == "sngan")
+        self.edits["beta"].setEnabled(not gan)
 
     def _on_preset_changed(self) -> None:
         name = self.preset.currentData()
@@ -297,7 +304,8 @@ class RunForm(QWidget):
                     if k in self.edits:
                         self.edits[k].setText(format_value(v))
             select(self.arch, PRESETS[name]["model"]["arch"])
-            select(self.loss, PRESETS[name]["train"]["loss"])
+            if "loss" in PRESETS[name]["train"]:  # the VAE's preset has no GAN loss
+                select(self.loss, PRESETS[name]["train"]["loss"])
         finally:
             self._filling = False
         self._on_field_changed()

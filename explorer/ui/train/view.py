@@ -234,6 +234,7 @@ class TrainView(QWidget):
         self._started = ev
         self.live.begin(ev)
         self._show_run(ev.run_dir)
+        self.display.plot.set_kind("vae" if ev.model.is_vae else "gan")
         self.step, self.total = ev.start_step, ev.total_steps
         if ev.resumed:  # the history up to the checkpoint (the loop truncated what it redoes)
             log = read_log(RunFolder(ev.run_dir).log)
@@ -241,12 +242,14 @@ class TrainView(QWidget):
             self.display.plot.set_data({k: v[keep] for k, v in log.items()})
             frames = preview_frames(ev.run_dir)
             if frames:
-                self.display.show_grid(frames[-1][0], load_grid(frames[-1][1]))
+                self._on_watch_preview_found(frames[-1][0], load_grid(frames[-1][1]))
         self.display.progress.begin(ev.start_step, ev.total_steps)
         self._set_phase(Phase.RUNNING, f"training · step {ev.start_step}")
+        loss = ("a VAE: reconstruction + KL" if ev.model.is_vae
+                else f"loss {ev.config.train.loss}")
         self.display.say(f"{'Resumed' if ev.resumed else 'Training'} {ev.run_dir} on {ev.device}: "
-                  f"{ev.data_summary}; preset {ev.config.train.preset}, loss "
-                  f"{ev.config.train.loss}; {ev.step_impl}.")
+                         f"{ev.data_summary}; preset {ev.config.train.preset}, {loss}; "
+                         f"{ev.step_impl}.")
 
     def _on_step_done(self, st: StepStats) -> None:
         self.display.add_points(st.steps, st)
@@ -257,7 +260,8 @@ class TrainView(QWidget):
 
     def _on_previewed(self, pv: Preview) -> None:
         rows = ", a row per class" if self._conditional() else ""
-        self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}", pv.critic_view)
+        self.display.show_grid(pv.step, pv.grid, f" · fixed noise{rows}", pv.critic_view,
+                               pv.reconstructions)
         if self.share_box.isChecked():
             self.live.offer(pv)
 
@@ -328,7 +332,11 @@ class TrainView(QWidget):
             self._on_watch_points_added(rows)
 
     def _on_watch_preview_found(self, step: int, grid: np.ndarray) -> None:
-        self.display.show_grid(step, grid)
+        recon = None  # a VAE's real | reconstruction pairs of the same step, if written
+        if self.run_dir is not None:
+            path = RunFolder(self.run_dir).reconstruction(step)
+            recon = load_grid(path) if path.is_file() else None
+        self.display.show_grid(step, grid, reconstructions=recon)
 
     def _on_watch_checkpoint_changed(self, path: Path) -> None:
         if self.share_box.isChecked():

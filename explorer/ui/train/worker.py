@@ -50,7 +50,9 @@ def merge_stats(batches: list[StepStats]) -> StepStats:
         [v for b in batches for v in b.wdist],
         last.steps_per_s, last.images_per_s,
         [v for b in batches for v in b.r],
-        [v for b in batches for v in b.aug_p])
+        [v for b in batches for v in b.aug_p],
+        [v for b in batches for v in b.recon],
+        [v for b in batches for v in b.kl])
 
 
 class TrainWorker(QObject):

@@ -1,6 +1,7 @@
-"""Live training curves against the generator step: critic + generator loss in one plot,
-gradient penalty + Wasserstein estimate (the score gap) in a second, and the critic's overfitting
-signal r with the augmentation strength p in a third.
+"""Live training curves against the generator step. A GAN's: critic + generator loss in one
+plot, gradient penalty + Wasserstein estimate (the score gap) in a second, and the critic's
+overfitting signal r with the augmentation strength p in a third. A VAE's: its reconstruction
+error in one plot and its KL term in a second (``set_kind``; the kind also follows the data).
 
 Follows the pyqtgraph idioms for long live series: the curve items are created once and updated
 with ``setData``; peak downsampling and clip-to-view keep 100k+ points smooth; the data lives in
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBox
 
 from explorer.ui.widgets.common import PLOT_BACKGROUND
 
-SERIES = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p")
+SERIES = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p", "recon", "kl")
 _STYLE = {  # name -> (legend label, short label, colour, plot index)
     "critic_loss": ("critic loss", "D", "#4e9af1", 0),
     "gen_loss": ("generator loss", "G", "#f28e2b", 0),
@@ -27,7 +28,11 @@ _STYLE = {  # name -> (legend label, short label, colour, plot index)
     "wdist": ("Wasserstein estimate", "W", "#e15759", 1),
     "r": ("overfitting r", "r", "#b07aa1", 2),
     "aug_p": ("augmentation p", "p", "#edc948", 2),
+    "recon": ("reconstruction error (sum of squares per image)", "rec", "#4e9af1", 0),
+    "kl": ("KL (nats per image)", "KL", "#f28e2b", 1),
 }
+# The series each kind of model reports (trainer/gan.py, trainer/vae.py).
+KINDS = {"gan": SERIES[:6], "vae": ("recon", "kl")}
 R_TARGET_LINE = 0.6  # drawn on the r plot: the target adaptive augmentation steers r to
 EMA_ALPHA = 0.05  # weight of a new point in the smoothed curve (~20-step memory)
 # Redrawing two plots costs 5-60 ms of GUI thread whatever the point count (axes, grid, text),
@@ -130,6 +135,7 @@ class LossPlot(QWidget):
         self.readout.setWordWrap(True)
 
         self._drawn: set[str] = set()
+        self.kind = ""  # "gan" or "vae": set by set_kind, or by the first points
         self._last_refresh = -1.0
         self._refresh_s = 0.0  # what the last setData round cost
         self._redraw = QTimer(self)
@@ -138,10 +144,7 @@ class LossPlot(QWidget):
         self.view = _TimedPlotArea()
         self.view.setBackground(PLOT_BACKGROUND)
         self.plots = [self.view.addPlot(row=i, col=0) for i in range(3)]
-        for i, p in enumerate(self.plots):
-            # The title is the legend: a legend box inside the plot covered the newest points.
-            p.setTitle(legend_title([(label, colour) for label, _, colour, idx in _STYLE.values()
-                                     if idx == i]), size="9pt")
+        for p in self.plots:  # the titles, the legends, are set_kind's
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setDownsampling(auto=True, mode="peak")
             p.setClipToView(True)
@@ -182,6 +185,25 @@ class LossPlot(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.readout)
         lay.addWidget(self.view, 1)
+        self.set_kind("gan")
+
+    def set_kind(self, kind: str) -> None:
+        """Show the curves of a "gan" or a "vae": the plots' titles and which plots are shown."""
+        if kind == self.kind:
+            return
+        self.kind = kind
+        names = KINDS[kind]
+        for i, p in enumerate(self.plots):
+            # The title is the legend: a legend box inside the plot covered the newest points.
+            entries = [(_STYLE[k][0], _STYLE[k][2]) for k in names if _STYLE[k][3] == i]
+            p.setTitle(legend_title(entries), size="9pt")
+            p.setVisible(bool(entries))
+            # A hidden plot still takes its row's height: give it none.
+            p.setMaximumHeight(16777215 if entries else 0)
+            p.setMinimumHeight(0)
+        for k, item in {**self.main_items, **self.faint_items}.items():
+            item.setVisible(k in names)
+        self.view.ci.layout.invalidate()
 
     # --- data ----------------------------------------------------------------------------------
     def append(self, steps: list[int] | np.ndarray, **series: list[float] | np.ndarray) -> None:
@@ -196,6 +218,8 @@ class LossPlot(QWidget):
         # Series that have had a value: only these are drawn (an all-NaN curve, a column an old
         # log lacks, keeps pyqtgraph re-ranging and repainting).
         self._drawn |= {k for k, v in cols.items() if not np.isnan(v).all()}
+        if self._drawn and not self._drawn & set(KINDS[self.kind]):  # another kind's points
+            self.set_kind(next(k for k, names in KINDS.items() if self._drawn & set(names)))
         n = len(self.smooth)
         self.smooth.append(**{k: ema_continue(cols[k], self.smooth.last(k), n) for k in SERIES})
         self.raw.append(step=np.asarray(steps, dtype=np.float64), **cols)
