@@ -60,8 +60,11 @@ class HueHistogram:
             raise ValueError(f"hue needs RGB images (N, 3, H, W), got {tuple(images.shape)}")
         for i in range(0, len(images), _CHUNK):
             bins, chroma = pixel_hue_chroma(images[i:i + _CHUNK])
-            votes = torch.bincount(bins.flatten(), chroma.flatten(), minlength=HUE_BINS)
-            self.weights += votes.double().cpu()  # float32 per chunk, float64 across chunks
+            w = chroma.flatten()
+            # Summed in float64 so batch sizes do not change the sums (MPS has no float64).
+            w = w if w.device.type == "mps" else w.double()
+            votes = torch.bincount(bins.flatten(), w, minlength=HUE_BINS)
+            self.weights += votes.double().cpu()
             self.pixels += bins.numel()
         return self
 
