@@ -12,8 +12,6 @@ from PySide6.QtGui import QColor
 from explorer.core.quality.colour import HUE_BINS, HUE_NAMES
 from explorer.ui.widgets.common import PLOT_BACKGROUND
 
-_SHORT = {"chartreuse": "chart.", "spring green": "spring", "magenta": "mag."}
-
 
 def hue_colour(i: int, alpha: int = 255) -> QColor:
     """The colour of hue bin i (bins centred every 30 degrees from red)."""
@@ -32,12 +30,14 @@ class HueBars(pg.PlotWidget):
         self.hideButtons()
         self.setLabel("left", "share of colour (%)")
         self.getAxis("left").enableAutoSIPrefix(False)
-        self.getAxis("bottom").setTicks([[(i, _SHORT.get(n, n)) for i, n in
-                                          enumerate(HUE_NAMES)]])
+        # Named ticks at the six primaries and secondaries, bare ones between: twelve names
+        # overlap in a quarter of a small window.
+        self.getAxis("bottom").setTicks([[(i, HUE_NAMES[i]) for i in range(0, HUE_BINS, 2)],
+                                         [(i, "") for i in range(1, HUE_BINS, 2)]])
         self.setXRange(-0.6, HUE_BINS - 0.4, padding=0)
         self.setToolTip("Each hue's share of the colour in the real images (pale bars) and in "
-                        "the samples (solid bars); a pale bar alone is a colour the model "
-                        "does not draw. Greys count for nothing.")
+                        "the samples (solid bars, beside them); a pale bar alone is a colour "
+                        "the model does not draw. Greys count for nothing.")
         self.real_bars: pg.BarGraphItem | None = None
         self.generated_bars: pg.BarGraphItem | None = None
 
@@ -57,6 +57,6 @@ class HueBars(pg.PlotWidget):
             brushes=[hue_colour(i) for i in xs], pens=[pg.mkPen(None) for _ in xs])
         self.addItem(self.real_bars)
         self.addItem(self.generated_bars)
-        self.setTitle(f"hue mix: real (pale) · {model} (solid)")
+        self.setTitle(f"hue: real · {model}")  # short: the strip may get a quarter of 1024 px
         self.setYRange(0, 100 * max(max(real), max(gen)) * 1.08, padding=0)
         return True
