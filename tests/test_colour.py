@@ -175,3 +175,21 @@ def test_summary_and_table_show_the_hue_floor_and_column(shapes16):
     assert "hue dist." in table and f"{r['models']['G_ema']['hue_distance']:.3f}" in table
     assert "0.500" in table  # the snapshot row's
     assert "G_ema draws too little of" in table and "blue" in table
+
+
+def test_grey_photographs_stored_as_rgb_get_a_reason_instead_of_a_floor():
+    g = torch.Generator().manual_seed(0)
+    grey = torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8, generator=g)
+    data = ImageData(grey.expand(40, 3, 8, 8).contiguous())
+    clf = ec.train_classifier(data, "k", steps=1)
+    real = real_set(data, clf, n=16)
+    header = _hue_header(real)
+    assert header["hue_distance_real_vs_real"] is None
+    assert "the real images have (almost) no colour" in header["hue_note"]
+    r = {"step": 1, "n": 16, "classifier": {"kind": "random-features", "cache": "",
+                                             "held_out": {"metric": None}},
+         "fd_real_vs_real": 1.0, "class_names": [], "models": {}, **header}
+    assert header["hue_note"] in summary_lines(r)
+    out = evaluate_generator(_Fixed(ec.as_float(data.images[:16])), clf, real, z_dim=4,
+                             conditional=False)
+    assert out["hue_distance"] is None and "real images" in out["hue_note"]

@@ -132,10 +132,17 @@ def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> Rea
     train_pixels, real_nn = memorisation_reference(data, idx, seed)
     hue = base_hue = None
     if data.images.shape[1] == 3:
-        hue = HueHistogram.of(as_float(data.images[idx.to(dev)]))
-        floor_idx = other if other is not None else idx[len(idx) // 2:]
-        base_hue = HueHistogram.of(as_float(data.images[floor_idx.to(dev)]))
+        hue = _hue_of(data, idx)
+        base_hue = _hue_of(data, other if other is not None else idx[len(idx) // 2:])
     return RealSet(labels, feats.numpy(), base, share, train_pixels, real_nn, hue, base_hue)
+
+
+def _hue_of(data: ImageData, idx: torch.Tensor, chunk: int = 1024) -> HueHistogram:
+    """The hue votes of data's images idx, converted to float a chunk at a time."""
+    hue, dev = HueHistogram(), data.images.device
+    for i in range(0, len(idx), chunk):
+        hue.add(as_float(data.images[idx[i:i + chunk].to(dev)]))
+    return hue
 
 
 MAX_TRAIN_IMAGES = 50_000  # memorisation compares with at most this many training images
@@ -181,7 +188,11 @@ def hue_floor(real: RealSet) -> tuple[float | None, str | None]:
     a, b = real.hue, real.baseline_hue
     if real.baseline_features is None:  # the second half was counted: a is the first half
         a = a - b
-    return hue_distance(a, b), why_no_hue(real=a + b)
+    value = hue_distance(a, b)
+    if value is not None:
+        return value, None
+    return None, why_no_hue(real=a + b) or ("no hue distance: one of the two sets of real "
+                                            "images has (almost) no colour")
 
 
 def _hue_header(real: RealSet) -> dict[str, Any]:
