@@ -193,3 +193,15 @@ def test_grey_photographs_stored_as_rgb_get_a_reason_instead_of_a_floor():
     out = evaluate_generator(_Fixed(ec.as_float(data.images[:16])), clf, real, z_dim=4,
                              conditional=False)
     assert out["hue_distance"] is None and "real images" in out["hue_note"]
+
+
+def test_the_hue_figure_leaves_every_other_figure_bit_for_bit_unchanged(shapes16):
+    from dataclasses import replace
+
+    _, clf, real = shapes16
+    images = one_hue_shapes(64, 16, 0.5, seed=3)
+    with_hue = evaluate_generator(_Fixed(images), clf, real, z_dim=4, conditional=False)
+    without = evaluate_generator(_Fixed(images), clf, replace(real, hue=None, baseline_hue=None),
+                                 z_dim=4, conditional=False)
+    assert "hue_distance" in with_hue and not any(k.startswith("hue") for k in without)
+    assert {k: v for k, v in with_hue.items() if not k.startswith("hue")} == without
