@@ -101,7 +101,7 @@ def _watch(args: argparse.Namespace) -> int:
             print(f"step {row['step']:>8}  FD {row['fd']:9.3f}  precision "
                   f"{_pct(row.get('precision'))}  recall {_pct(row.get('recall'))}  accuracy "
                   f"{_pct(row.get('accuracy'))}  near-copies {_pct(row.get('near_copy_share'))}"
-                  f"{best}", flush=True)
+                  f"  hue dist. {_num(row.get('hue_distance'))}{best}", flush=True)
         if r["advice"] and r["advice"] != shown["advice"]:
             print(f"advice: {r['advice']}", flush=True)
         shown["advice"] = r["advice"]
@@ -128,11 +128,13 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def format_table(r: dict[str, Any]) -> str:
+    from explorer.core.quality.colour import missing_hues_text
     from explorer.core.quality.evaluate import summary_lines
 
     lines = [f"checkpoint {r['checkpoint']}", *summary_lines(r), ""]
     head = (f"{'model':<6} {'FD':>9} {'precision':>9} {'recall':>9} {'accuracy':>9} "
-            f"{'coverage':>9} {'copies':>7} {'nn ratio':>8}  per-class accuracy / share")
+            f"{'coverage':>9} {'copies':>7} {'nn ratio':>8} {'hue dist.':>9}  "
+            "per-class accuracy / share")
     lines += [head, "-" * len(head)]
     for name, m in r["models"].items():
         per = m.get("per_class_accuracy") or m.get("predicted_share") or []
@@ -141,24 +143,39 @@ def format_table(r: dict[str, Any]) -> str:
         lines.append(f"{name:<6} {m['fd']:>9.3f} {_pct(m.get('precision')):>9} "
                      f"{_pct(m.get('recall')):>9} {_pct(m.get('accuracy')):>9} "
                      f"{_pct(m.get('coverage')):>9} {_pct(mem.get('near_copy_share')):>7} "
-                     f"{'-' if ratio is None else f'{ratio:.2f}':>8}  "
+                     f"{'-' if ratio is None else f'{ratio:.2f}':>8} "
+                     f"{_num(m.get('hue_distance')):>9}  "
                      + " ".join("-" if p is None else f"{p:.2f}" for p in per))
     lines.append("copies: share of samples nearer a training image than 99% of real images; "
                  "nn ratio: their median distance to it over real images' (~1 = like the data)")
+    if any("hue_shares" in m or "hue_note" in m for m in r["models"].values()):
+        lines.append("hue dist.: how far the samples' colour mix is from the real images' "
+                     "(0 = the same, 1 = no colour in common)")
+    for name, m in r["models"].items():
+        if m.get("hue_note"):
+            lines.append(f"{name}: {m['hue_note']}")
+        elif (gone := missing_hues_text(m.get("hue_shares") or {})):
+            lines.append(f"{name} draws too little of (share of the real colour → of its "
+                         f"samples'): {gone}")
     if r.get("over_steps"):
         best = (r.get("best") or {}).get("step")
         lines += ["", f"{'step':>8} {'FD':>9} {'precision':>9} {'recall':>9} {'accuracy':>9} "
-                      f"{'coverage':>9} {'copies':>7}"]
+                      f"{'coverage':>9} {'copies':>7} {'hue dist.':>9}"]
         for row in r["over_steps"]:
             if "error" in row:
                 lines.append(f"{row['snapshot']}: {row['error']}")
                 continue
             lines.append(f"{row['step']:>8} {row['fd']:>9.3f} {_pct(row.get('precision')):>9} "
                          f"{_pct(row.get('recall')):>9} {_pct(row.get('accuracy')):>9} "
-                         f"{_pct(row.get('coverage')):>9} {_pct(row.get('near_copy_share')):>7}"
+                         f"{_pct(row.get('coverage')):>9} {_pct(row.get('near_copy_share')):>7} "
+                         f"{_num(row.get('hue_distance')):>9}"
                          + ("  <- best" if row["step"] == best else ""))
     return "\n".join(lines)
 
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"

@@ -22,6 +22,7 @@ from torch import nn
 
 from explorer.core.jobs import StepText
 from explorer.core.quality.best_snapshot import best_row, mark_best, stop_advice
+from explorer.core.quality.colour import HueHistogram, hue_distance, hue_shares_report, why_no_hue
 from explorer.core.quality.eval_classifier import (
     EvalClassifier,
     as_float,
@@ -64,6 +65,10 @@ class RealSet:
     # real images' distance to its nearest *other* training image.
     train_pixels: torch.Tensor | None = None  # (M, D)
     real_nn: torch.Tensor | None = None  # (N,)
+    # Colour (RGB data only): the hue votes of the real images and of the baseline images
+    # (without spare images, of the real set's second half, as for the FD noise floor).
+    hue: HueHistogram | None = None
+    baseline_hue: HueHistogram | None = None
 
 
 def frechet_distance_stats(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray,
@@ -116,7 +121,7 @@ def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> Rea
     spare = len(order) - n
     dev = data.images.device
     feats, _ = clf.run(as_float(data.images[idx.to(dev)]))
-    base = None
+    base = other = None
     if spare >= 2:  # the baseline comes from the other end, disjoint from idx
         other = order.flip(0)[:min(n, spare)]
         base = clf.run(as_float(data.images[other.to(dev)]))[0].numpy()
@@ -125,7 +130,19 @@ def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> Rea
         labels = data.labels.cpu()[idx]
         share = torch.bincount(data.labels.cpu(), minlength=data.n_classes).float() / len(data)
     train_pixels, real_nn = memorisation_reference(data, idx, seed)
-    return RealSet(labels, feats.numpy(), base, share, train_pixels, real_nn)
+    hue = base_hue = None
+    if data.images.shape[1] == 3:
+        hue = _hue_of(data, idx)
+        base_hue = _hue_of(data, other if other is not None else idx[len(idx) // 2:])
+    return RealSet(labels, feats.numpy(), base, share, train_pixels, real_nn, hue, base_hue)
+
+
+def _hue_of(data: ImageData, idx: torch.Tensor, chunk: int = 1024) -> HueHistogram:
+    """The hue votes of data's images idx, converted to float a chunk at a time."""
+    hue, dev = HueHistogram(), data.images.device
+    for i in range(0, len(idx), chunk):
+        hue.add(as_float(data.images[idx[i:i + chunk].to(dev)]))
+    return hue
 
 
 MAX_TRAIN_IMAGES = 50_000  # memorisation compares with at most this many training images
@@ -163,6 +180,30 @@ def manifold_floor(real: RealSet) -> dict[str, float] | None:
     return precision_recall(a, b)
 
 
+def hue_floor(real: RealSet) -> tuple[float | None, str | None]:
+    """(hue distance between the two sets of the FD noise floor, or None; why None): what a
+    generator with the real images' colours reads at about this n."""
+    if real.hue is None or real.baseline_hue is None:
+        return None, "no hue distance: the images have no colour channels"
+    a, b = real.hue, real.baseline_hue
+    if real.baseline_features is None:  # the second half was counted: a is the first half
+        a = a - b
+    value = hue_distance(a, b)
+    if value is not None:
+        return value, None
+    return None, why_no_hue(real=a + b) or ("no hue distance: one of the two sets of real "
+                                            "images has (almost) no colour")
+
+
+def _hue_header(real: RealSet) -> dict[str, Any]:
+    """The result header's hue floor (and why it is None); nothing for data without colour
+    channels, which has no hue to compare."""
+    if real.hue is None:
+        return {}
+    value, note = hue_floor(real)
+    return {"hue_distance_real_vs_real": value} | ({"hue_note": note} if note else {})
+
+
 def noise_floor(real: RealSet) -> tuple[float, list[int]]:
     """FD between two disjoint sets of real images, and their sizes: what FD reads for a
     perfect generator at (about) this n. Without spare images, the two halves of the real set."""
@@ -189,6 +230,7 @@ def evaluate_generator(G: nn.Module, clf: EvalClassifier, real: RealSet, z_dim: 
             raise QualityError("a conditional model needs class labels in its data")
         y = torch.nn.functional.one_hot(real.labels, len(real.class_share)).float()
     feats, outs, pixels = [], [], []
+    hue = HueHistogram() if real.hue is not None else None
     for i in range(0, n, batch):
         x = G(z[i:i + batch].to(dev), None if y is None else y[i:i + batch].to(dev))
         f, o = clf.run(x)  # (b, C, H, W) in [-1, 1] -> (b, 128), (b, n_out)
@@ -196,6 +238,8 @@ def evaluate_generator(G: nn.Module, clf: EvalClassifier, real: RealSet, z_dim: 
         outs.append(o)
         if real.train_pixels is not None:
             pixels.append(pixel_vectors(x.float().cpu()))
+        if hue is not None:
+            hue.add(x)
     fake = torch.cat(feats)
     out: dict[str, Any] = {"fd": frechet_distance(real.features, fake.numpy())}
     if n > K:
@@ -208,6 +252,12 @@ def evaluate_generator(G: nn.Module, clf: EvalClassifier, real: RealSet, z_dim: 
         pred = torch.cat(outs).argmax(1)
         out |= class_report(pred, len(real.class_share), real.class_share,
                             real.labels if conditional else None)
+    if hue is not None and real.hue is not None:
+        out["hue_distance"] = hue_distance(real.hue, hue)
+        out["hue_shares"] = hue_shares_report(real.hue, hue)
+        note = why_no_hue(real=real.hue, generated=hue)
+        if note:
+            out["hue_note"] = note
     return out
 
 
@@ -274,7 +324,7 @@ def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int
         "classifier": {"kind": clf.kind, "held_out": clf.held_out, "cache": note,
                        "feature_dim": int(real.features.shape[1])},
         "fd_real_vs_real": floor, "fd_real_vs_real_n": floor_n,
-        "pr_real_vs_real": manifold_floor(real),
+        "pr_real_vs_real": manifold_floor(real), **_hue_header(real),
         "models": {}}
     if clf.kind == "random-features":
         result["classifier"]["warning"] = ("the data has neither classes nor attributes: "
@@ -360,6 +410,11 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     if pr:
         lines.append(f"precision / recall real vs real (k = {K}, the same sets): "
                      f"{pr['precision']:.2f} / {pr['recall']:.2f}")
+    if "hue_distance_real_vs_real" in r:  # RGB data
+        hue = r["hue_distance_real_vs_real"]
+        lines.append(r.get("hue_note") if hue is None else
+                     f"hue distance real vs real (the same sets; 0 = the same colour mix, "
+                     f"1 = no colour in common): {hue:.3f}")
     mem = next((m["memorisation"] for m in r.get("models", {}).values() if "memorisation" in m),
                None)
     if mem:
@@ -395,7 +450,8 @@ def _snapshot_row(snap: Path, clf: EvalClassifier, real: RealSet, z_dim: int, co
     progress(f"snapshot {snap.name}")
     r = evaluate_generator(model.generator, clf, real, z_dim, cond, seed)
     row = {"step": model.step, "snapshot": snap.name, "fd": r["fd"],
-           **{k: r[k] for k in ("precision", "recall", "accuracy", "coverage") if k in r}}
+           **{k: r[k] for k in ("precision", "recall", "accuracy", "coverage", "hue_distance")
+              if k in r}}
     if "memorisation" in r:
         row["near_copy_share"] = r["memorisation"]["near_copy_share"]
     return row

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.jobs import CancelToken, Progress, text_steps
 from explorer.core.quality.evaluate import evaluate_checkpoint, summary_lines
+from explorer.ui.quality.hue_bars import HueBars
 from explorer.ui.shell.jobs import Job
 from explorer.ui.shell.session import ModelSession
 from explorer.ui.widgets.common import PLOT_BACKGROUND
@@ -37,7 +38,21 @@ from trainer.checkpoint import CheckpointError
 FD_COLOUR, ACC_COLOUR = "#4e9af1", "#59a14f"  # the Train tab's curve colours
 PRECISION_COLOUR, RECALL_COLOUR = "#f28e2b", "#b07aa1"
 COLUMNS = ("model", "FD", "precision", "recall", "accuracy", "coverage", "near-copies",
-           "per-class accuracy / share")
+           "hue dist.", "per-class accuracy / share")
+HUE_COLUMN = COLUMNS.index("hue dist.")
+HUE_TIP = ("How far the samples' colour mix is from the real images' (0 = the same, 1 = no "
+           "colour in common), from each pixel's hue weighted by its chroma; greys count for "
+           "nothing.")
+
+
+def hue_tip(r: dict[str, Any] | None) -> str:
+    """The hue column's tooltip, with the real-vs-real floor once a result has one."""
+    floor = (r or {}).get("hue_distance_real_vs_real")
+    if floor is not None:
+        return f"{HUE_TIP} Real vs real reads {floor:.3f} at this n."
+    if (r or {}).get("hue_note"):
+        return f"{HUE_TIP} Here: {r['hue_note']}."
+    return HUE_TIP
 
 
 def quality_job(path: Path, n: int, device: str, classifier_steps: int, over_steps: bool
@@ -53,6 +68,10 @@ def quality_job(path: Path, n: int, device: str, classifier_steps: int, over_ste
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
 
 
 def per_class_text(values: list[float | None], names: list[str]) -> str:
@@ -97,6 +116,7 @@ class QualityView(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeaderItem(HUE_COLUMN).setToolTip(hue_tip(None))
         self.open_best = QPushButton("Open best snapshot")
         self.open_best.setToolTip("Open the snapshot with the lowest FD (also --checkpoint "
                                   "RUN/best in every command)")
@@ -116,6 +136,8 @@ class QualityView(QWidget):
             p.getAxis("left").enableAutoSIPrefix(False)
             p.getAxis("bottom").enableAutoSIPrefix(False)
             p.setVisible(False)
+        self.hue_bars = HueBars()
+        self.hue_bars.setVisible(False)
 
         row = QHBoxLayout()
         row.addWidget(QLabel("samples"))
@@ -129,6 +151,7 @@ class QualityView(QWidget):
         plots.addWidget(self.fd_plot)
         plots.addWidget(self.acc_plot)
         plots.addWidget(self.pr_plot)
+        plots.addWidget(self.hue_bars)
         lay = QVBoxLayout(self)
         lay.addLayout(row)
         lay.addWidget(self.busy)
@@ -194,9 +217,10 @@ class QualityView(QWidget):
         self.warnings.hide()
         self.open_best.setVisible(False)
         self.best_marker = None
-        for p in (self.fd_plot, self.acc_plot, self.pr_plot):
+        for p in (self.fd_plot, self.acc_plot, self.pr_plot, self.hue_bars):
             p.clear()
             p.setVisible(False)
+        self.table.horizontalHeaderItem(HUE_COLUMN).setToolTip(hue_tip(None))
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -223,9 +247,12 @@ class QualityView(QWidget):
         self.cancel_button.setEnabled(False)
         self.measure.setEnabled(self._path() is not None)
 
-    def _set_row(self, i: int, cells: tuple[str, ...]) -> None:
+    def _set_row(self, i: int, cells: tuple[str, ...], hue_note: str | None = None) -> None:
         for j, text in enumerate(cells):
-            self.table.setItem(i, j, QTableWidgetItem(text))
+            item = QTableWidgetItem(text)
+            if j == HUE_COLUMN:
+                item.setToolTip(hue_note or self.table.horizontalHeaderItem(j).toolTip())
+            self.table.setItem(i, j, item)
 
     def _on_open_best(self) -> None:
         best = (self.result or {}).get("best")
@@ -238,6 +265,7 @@ class QualityView(QWidget):
 
     def _on_completed(self, r: dict[str, Any]) -> None:
         self.result = r
+        self.table.horizontalHeaderItem(HUE_COLUMN).setToolTip(hue_tip(r))
         lines = summary_lines(r)
         warn = [x for x in lines if x.startswith("warning: ")]
         self.summary.setText("\n".join(x for x in lines if x not in warn))
@@ -252,14 +280,20 @@ class QualityView(QWidget):
             cells = (name, f"{m['fd']:.3f}", _pct(m.get("precision")), _pct(m.get("recall")),
                      _pct(m.get("accuracy")), _pct(m.get("coverage")),
                      _pct((m.get("memorisation") or {}).get("near_copy_share")),
+                     _num(m.get("hue_distance")),
                      per_class_text(per, list(r.get("class_names") or [])))
-            self._set_row(i, cells)
+            self._set_row(i, cells, m.get("hue_note") or r.get("hue_note"))
         for i, x in enumerate(rows, start=len(models)):  # G_ema of each snapshot
             label = f"step {x['step']}" + (" ★ best" if x["step"] == best else "")
             self._set_row(i, (label, f"{x['fd']:.3f}", _pct(x.get("precision")),
                               _pct(x.get("recall")), _pct(x.get("accuracy")),
-                              _pct(x.get("coverage")), _pct(x.get("near_copy_share")), ""))
+                              _pct(x.get("coverage")), _pct(x.get("near_copy_share")),
+                              _num(x.get("hue_distance")), ""))
         self.table.resizeColumnsToContents()
+        shown = next(((name, m["hue_shares"]) for name, m in models.items()
+                      if "hue_shares" in m), None)
+        if shown is not None:
+            self.hue_bars.setVisible(self.hue_bars.show_shares(shown[1], shown[0]))
         if rows:
             steps = [x["step"] for x in rows]
             self.fd_plot.plot(steps, [x["fd"] for x in rows], pen=pg.mkPen(FD_COLOUR, width=2),
