@@ -151,3 +151,30 @@ def test_edit_without_directions_says_how_to_make_them(run_with_dirs, tmp_path, 
     assert main(["sample", "--checkpoint", str(bare), "--edit", "size=1", "--directions",
                  str(run_with_dirs / "directions.pt"), "--out", str(out)]) == 0
     assert out.exists()
+
+
+def test_project_target_writes_what_was_matched(run_with_dirs, tmp_path, capsys):
+    """A 20x14 drawing with transparent rows: --target shows the square, filled, resized
+    pixels the projection matched (its centre crop on the model's background), not the file."""
+    from explorer.core.latent.projection import load_image, mean_background
+    from trainer.checkpoint import load_generator
+
+    img = tmp_path / "drawing.png"
+    drawing(img)
+    rec, tgt = tmp_path / "recon.png", tmp_path / "matched.png"
+    assert main(["project", "--checkpoint", str(run_with_dirs), "--image", str(img),
+                 "--restarts", "1", "--steps", "1", "--scale", "2", "--out", str(rec),
+                 "--target", str(tgt)]) == 0
+    err = capsys.readouterr().err
+    assert f"(what was matched: {tgt})" in err and "centre-cropped to 14x14" in err
+    m = load_generator(run_with_dirs)
+    want = load_image(img, m.size, m.channels, mean_background(m)).pixels
+    got = png(tgt)
+    assert got.shape == (2 * m.size, 2 * m.size, 3)
+    np.testing.assert_array_equal(got[::2, ::2], want)
+    # the same file as --out is refused before anything is written
+    out2 = tmp_path / "other.png"
+    assert main(["project", "--checkpoint", str(run_with_dirs), "--image", str(img),
+                 "--out", str(out2), "--target", str(out2)]) == 2
+    one_error_line(capsys, "--target must differ from --out")
+    assert not out2.exists() and not out2.with_suffix(".pt").exists()
