@@ -11,7 +11,9 @@ steps, the run's eval classifier features), a VAE by its encoder (the latent mea
 pass). Per model it reports the mean and median pixel MSE (0..1 scale) of the reconstructions,
 the mean over images of the best of ``--random`` random samples (random z, random class: what
 "looking through samples" would find), how often the projection beats that, and the seconds
-per image on ``--threads`` threads.
+per image on ``--threads`` threads (CPU seconds, which other work on the machine does not
+inflate, and wall-clock seconds); for a conditional model, how often the projected class (the
+largest of its class mix) is the image's true class.
 
 With ``--figures PREFIX`` it writes ``PREFIX_<label>.png`` per model: a row per image (the
 first ``--rows``) of original / reconstruction / the reconstruction moved along one of the
@@ -86,13 +88,16 @@ for spec in args.checkpoint:
         y = torch.nn.functional.one_hot(labels, m.n_classes).float()
     with torch.no_grad():
         rand = to_uint8(m.generator(z, y)).numpy()
-    errs, rnd, secs, projs = [], [], [], []
+    errs, rnd, secs, cpu, projs, agree = [], [], [], [], [], []
     for i in range(args.n):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         p = project(m, imgs[i])
         secs.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
         errs.append(p.error)
         rnd.append(min(pixel_mse(r, imgs[i]) for r in rand))
+        if p.y is not None:  # the projected class (argmax of its class mix) is the true one
+            agree.append(int(p.y.argmax()) == int(data.labels[i]))
         if i < args.rows:
             projs.append(p)
     cfg = m.info.config
@@ -105,8 +110,10 @@ for spec in args.checkpoint:
         "projection_mse_median": float(np.median(errs)),
         f"best_of_{args.random}_random_mse_mean": float(np.mean(rnd)),
         "projection_beats_random": int(sum(e < r for e, r in zip(errs, rnd, strict=True))),
+        "class_agreement": float(np.mean(agree)) if agree else None,
         "seconds_per_image_mean": float(np.mean(secs)),
         "seconds_per_image_median": float(np.median(secs)),
+        "cpu_seconds_per_image_mean": float(np.mean(cpu)),
     }
     rows.append(row)
     print(json.dumps(row), flush=True)
@@ -142,13 +149,16 @@ result = {"images": f"Shapes seed 1, {args.n} images (held out: the runs trained
 Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 r = f"best of {args.random} random"
 print(f"\n| model | arch, width | step | how | pixel MSE (mean / median) | {r} | "
-      f"beats random | s / image |")
-print("|---|---|---|---|---|---|---|---|")
+      f"beats random | class right | CPU s / image | wall s / image |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for row in rows:
+    ca = row["class_agreement"]
+    agree_text = "" if ca is None else f"{100 * ca:.0f}%"
     how = "encoder" if row["method"] == "encoder" else f"optimiser ({row['features']})"
     print(f"| {row['label']} | {row['arch']}, {row['width']} | {row['step']} | {how} | "
           f"{row['projection_mse_mean']:.4f} / {row['projection_mse_median']:.4f} | "
           f"{row[f'best_of_{args.random}_random_mse_mean']:.4f} | "
           f"{row['projection_beats_random']}/{row['n']} | "
-          f"{row['seconds_per_image_mean']:.3f} |")
+          f"{agree_text} | "
+          f"{row['cpu_seconds_per_image_mean']:.3f} | {row['seconds_per_image_mean']:.3f} |")
 print(f"\nwritten: {args.json}")
