@@ -5,7 +5,9 @@
         --restarts 8 --steps 300 --out star.png
 
 Writes the reconstruction at the model's size (``--scale`` to enlarge) and the projected latent
-beside it (``recon.pt``), which ``sample --latent`` and ``morph --a-latent/--b-latent`` accept.
+beside it (``recon.pt``), which ``sample --latent`` (``--edit``/``--sweep`` to move it along a
+slider) and ``morph --a-latent/--b-latent`` accept. ``--target`` also writes what was matched:
+the image cropped, its transparency filled and resized, as the model sees it.
 A VAE's encoder answers at once (its latent mean); ``--refine`` runs the optimiser from there.
 """
 
@@ -49,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("recon.png"),
                    help="reconstruction PNG (default recon.png); the latent goes to the same "
                         "name with .pt")
+    p.add_argument("--target", type=Path, metavar="PNG",
+                   help="also write what was matched: your image as the model sees it "
+                        "(cropped to a square, transparency filled, at the model's size)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         check_range("--steps", args.steps, 0, 100000)
         check_range("--scale", args.scale, 1, 32)
         out = check_output_path(args.out, (".png",))
+        target = None if args.target is None else check_output_path(args.target, (".png",))
+        if target is not None and target.resolve() == out.resolve():
+            raise UsageError("--target must differ from --out")
         try:
             model = load_generator(args.checkpoint)
         except CheckpointError as e:
@@ -92,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_grid_png(p.recon[None], out, 1, 0, args.scale)
         save_latent(latent, p, model.class_names if model.n_classes else ())
+        if target is not None:
+            save_grid_png(p.target[None], target, 1, 0, args.scale)
     except UserError as e:
         return fail(str(e), 1)
     for note in p.notes:
@@ -101,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         k = int(p.y.argmax())
         cls_text = f", class {model.class_names[k]} ({float(p.y[k]):.2f})"
     how = "the encoder (instant)" if p.method == "encoder" else f"{p.method}, {p.features}"
-    print(f"wrote {out} and {latent}: pixel error {p.error:.4f} (best of the random starts "
+    also = "" if target is None else f" (what was matched: {target})"
+    print(f"wrote {out} and {latent}{also}: pixel error {p.error:.4f} (best of the random starts "
           f"{p.random_error:.4f}), {how}{cls_text}, "
           f"{time.monotonic() - t0:.2f} s",
           file=sys.stderr)

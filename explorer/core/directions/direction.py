@@ -222,3 +222,32 @@ def load_directions(path: Path | str, z_dim: int | None = None) -> list[Directio
                                          strict=True)]
     except (KeyError, TypeError, ValueError) as e:
         raise DirectionsError(f"{name} is malformed: {str(e)[:120]}") from None
+
+
+def find_direction(directions: Sequence[Direction], key: str) -> Direction:
+    """The direction a user means by ``key``: its exact name (any case), its index in the list,
+    the start of one name only, or an attribute it moves (the first such, in list order, as
+    the Control view lists them). Names like "size ⊥ 4 others" are awkward to type, so "size"
+    finds it. A key that matches nothing is a DirectionsError naming the choices."""
+    k = key.strip().lower()
+    if not directions:
+        raise DirectionsError("there are no directions to choose from")
+    for d in directions:
+        if d.name.lower() == k:
+            return d
+    if k.isdigit():
+        if int(k) < len(directions):
+            return directions[int(k)]
+        raise DirectionsError(f"direction index {k} is out of range: there are "
+                              f"{len(directions)} (0..{len(directions) - 1})")
+    starts = [d for d in directions if d.name.lower().startswith(k)]
+    if len(starts) == 1:
+        return starts[0]
+    by_attr = [d for d in directions if (d.attribute or "").lower() == k]
+    if by_attr:
+        return by_attr[0]
+    if starts:
+        return starts[0]
+    choices = ", ".join(f"{i} '{d.name}'" for i, d in enumerate(directions))
+    raise DirectionsError(f"no direction '{key}': choose by name, index or attribute among "
+                          f"{choices}")

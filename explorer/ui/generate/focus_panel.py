@@ -81,7 +81,7 @@ class NearestFinder(QObject):
 
 
 def describe_focus(focus: Focus, info: ModelInfo | None) -> str:
-    parts = [f"seed {focus.seed}" if focus.seed is not None else "picked sample"]
+    parts = [f"seed {focus.seed}" if focus.seed is not None else focus.label or "picked sample"]
     if focus.y is not None and info is not None and info.conditional:
         k = int(focus.y.argmax())
         mixed = float(focus.y.max()) < 0.999
@@ -153,7 +153,7 @@ class FocusPanel(QWidget):
             return
         offset = self.session.offset
         if offset is not None:
-            focus = Focus(focus.z + offset, focus.y, None)
+            focus = Focus(focus.z + offset, focus.y, None, focus.label)
         self.session.pick_endpoint(which, focus)
 
     def copy(self) -> None:

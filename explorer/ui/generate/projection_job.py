@@ -132,7 +132,8 @@ class ImageProjector(QObject):
     # --- internals ---------------------------------------------------------------------------
     def _set_focus(self, item: Projection | SavedProjection) -> None:
         self.current = item
-        self.focus = Focus(item.z.clone(), None if item.y is None else item.y.clone(), None)
+        self.focus = Focus(item.z.clone(), None if item.y is None else item.y.clone(), None,
+                           f"your image {item.name}" if item.name else "your image")
         self.session.set_focus(self.focus)
 
     def _on_completed(self, p: Projection) -> None:
@@ -154,10 +155,15 @@ class ImageProjector(QObject):
         self.projected.emit(p)
 
     def _on_progressed(self, fraction: float | None, text: str) -> None:
-        if self.dialog is not None:
-            if fraction is not None:
-                self.dialog.setValue(int(1000 * fraction))
-            self.dialog.setLabelText(text)
+        # A window-modal QProgressDialog's setValue processes events: the job's end may be
+        # handled inside it and close the dialog, so the label goes to the same dialog only if
+        # it is still the one shown.
+        dlg = self.dialog
+        if dlg is None:
+            return
+        dlg.setLabelText(text)
+        if fraction is not None and self.dialog is dlg:
+            dlg.setValue(int(1000 * fraction))
 
     def _on_cancelled(self) -> None:
         self.message.emit("Projection cancelled")

@@ -22,6 +22,7 @@ class Focus:
     z: torch.Tensor  # (z_dim,)
     y: torch.Tensor | None  # (n_classes,) class vector, or None
     seed: int | None  # the sample's own seed, when it came from one
+    label: str = ""  # what it is when it has no seed (e.g. "your image cat.png")
 
 
 class ModelSession(QObject):
