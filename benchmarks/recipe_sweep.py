@@ -85,12 +85,14 @@ def main() -> int:
         point = {"step": gan.step, "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
                  "accuracy": fig.get("accuracy"), "fd": round(fig["fd"], 1),
                  "precision": fig.get("precision"), "recall": fig.get("recall"),
+                 "hue_distance": fig.get("hue_distance"),
                  "per_class": fig.get("per_class_accuracy")}
         curve.append(point)
         torch.save(gan.G_ema.state_dict(), args.out.parent / f"sweep_{args.name}_{gan.step}.pt")
         print(f"[{args.name}] step {gan.step}: {cpu / gan.step * 1000:.0f} cpu ms/step, "
               f"accuracy {point['accuracy']:.1%}, FD {point['fd']:.0f}, "
-              f"P {point['precision']}, R {point['recall']}", flush=True)
+              f"P {point['precision']}, R {point['recall']}, hue {point['hue_distance']}",
+              flush=True)
     line = {"name": args.name, "preset": args.preset, "set": args.set, "steps": args.steps,
             "seed": args.seed, "cpu_ms_per_step": round(cpu / gan.step * 1000, 1),
             "curve": curve}
