@@ -1,0 +1,26 @@
+#!/bin/bash
+# Copy a finished Shapes run into resources/demo, the model the window opens on.
+#
+#   bash benchmarks/bundle_demo.sh RUN
+#
+# RUN is a run folder of `python main.py train` whose directions were computed with the two
+# `directions` commands in README ("The demo model was made with ..."). The bundle keeps the
+# final G_ema snapshot as checkpoint.pt, the config, the log, one preview per 1000 steps, the
+# directions, the attribute model, and the eval classifier already in resources/demo (so FDs
+# stay comparable between demos: they depend on the classifier file).
+set -euo pipefail
+run=${1:?usage: bundle_demo.sh RUN}
+out=resources/demo
+last=$(ls "$run"/snapshots/step_*.pt | sort | tail -1)
+for f in config.json log.jsonl directions.pt attribute_model.pt; do
+  [ -f "$run/$f" ] || { echo "error: $run/$f is missing" >&2; exit 2; }
+done
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+cp "$last" "$tmp/checkpoint.pt"
+cp "$run"/{config.json,log.jsonl,directions.pt,attribute_model.pt} "$tmp/"
+cp "$out/eval_classifier.pt" "$tmp/"
+mkdir "$tmp/previews"
+for p in "$run"/previews/step_*000.png; do cp "$p" "$tmp/previews/"; done
+rm -rf "$out.old" && mv "$out" "$out.old" && mv "$tmp" "$out" && rm -rf "$out.old"
+echo "bundled $(basename "$last") of $run into $out"
