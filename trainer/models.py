@@ -88,6 +88,21 @@ class DCGANGenerator(nn.Module):
         return self.net(z[:, :, None, None])
 
 
+def dcgan_trunk(in_channels: int, size: int, width: int) -> tuple[list[nn.Module], int]:
+    """The DCGAN critic's convolutions down to 4x4, shared by the critic and the VAE's encoder:
+    (layers, channels of the 4x4 map). Conv(k4, s2) + InstanceNorm(affine) + LeakyReLU(0.2), no
+    norm on the input layer."""
+    c = width
+    # in_channels x size x size -> width x size/2 x size/2
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, c, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    for _ in range(_levels(size) - 1):
+        # c x s x s -> 2c x s/2 x s/2
+        layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
+                   nn.InstanceNorm2d(c * 2, affine=True), nn.LeakyReLU(0.2, True)]
+        c *= 2
+    return layers, c
+
+
 class DCGANCritic(nn.Module):
     """Mirror of the generator: Conv(k4, s2) + InstanceNorm(affine) + LeakyReLU(0.2).
 
@@ -98,16 +113,7 @@ class DCGANCritic(nn.Module):
     def __init__(self, size: int, channels: int, width: int, n_classes: int = 0):
         super().__init__()
         self.size, self.channels, self.n_classes = size, channels, n_classes
-        levels = _levels(size)
-        c = width
-        # (channels + classes) x size x size -> width x size/2 x size/2 (no norm on the input layer)
-        layers: list[nn.Module] = [nn.Conv2d(channels + n_classes, c, 4, 2, 1),
-                                   nn.LeakyReLU(0.2, True)]
-        for _ in range(levels - 1):
-            # c x s x s -> 2c x s/2 x s/2
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
-                       nn.InstanceNorm2d(c * 2, affine=True), nn.LeakyReLU(0.2, True)]
-            c *= 2
+        layers, c = dcgan_trunk(channels + n_classes, size, width)
         # c x 4 x 4 -> 1 x 1 x 1
         layers += [nn.Conv2d(c, 1, 4, 1, 0)]
         self.net = nn.Sequential(*layers)
@@ -306,14 +312,7 @@ class VAEEncoder(nn.Module):
     def __init__(self, z_dim: int, size: int, channels: int, width: int, n_classes: int = 0):
         super().__init__()
         self.z_dim, self.size, self.channels, self.n_classes = z_dim, size, channels, n_classes
-        levels = _levels(size)
-        c = width
-        layers: list[nn.Module] = [nn.Conv2d(channels + n_classes, c, 4, 2, 1),
-                                   nn.LeakyReLU(0.2, True)]
-        for _ in range(levels - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
-                       nn.InstanceNorm2d(c * 2, affine=True), nn.LeakyReLU(0.2, True)]
-            c *= 2
+        layers, c = dcgan_trunk(channels + n_classes, size, width)
         self.net = nn.Sequential(*layers)
         # c x 4 x 4 -> 2 z_dim x 1 x 1: mean and log-variance
         self.head = nn.Conv2d(c, 2 * z_dim, 4, 1, 0)
