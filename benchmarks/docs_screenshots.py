@@ -9,25 +9,12 @@ sees; look at the PNGs before committing them.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from window_shot import ROOT, open_window, pump, tabs_by_name
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from explorer.core.demo import DEMO_DIR  # noqa: E402
-from explorer.ui.app import build_window  # noqa: E402
-
-
-def pump(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
+from explorer.core.demo import DEMO_DIR
 
 
 def main() -> int:
@@ -35,13 +22,9 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=ROOT / "docs")
     p.add_argument("--focus", type=int, default=12, help="grid tile to focus")
     args = p.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv)
-    settings = QSettings(str(args.out / ".screenshots.ini"), QSettings.Format.IniFormat)
-    w = build_window(settings=settings)
-    w.resize(1366, 768)
-    w.show()
-    pump(app, 3)
-    tabs = {w.tabs.tabText(i): w.tabs.widget(i) for i in range(w.tabs.count())}
+    settings_file = args.out / ".screenshots.ini"
+    app, w = open_window(settings_file)
+    tabs = tabs_by_name(w)
     generate = tabs["Generate"]
     w.grab().save(str(args.out / "first_launch.png"))
     generate._on_tile_clicked(args.focus)
@@ -79,7 +62,7 @@ def main() -> int:
         pump(app, 2)
         w.grab().save(str(args.out / f"train_view_{width}x{height}.png"))
     w.close()
-    Path(settings.fileName()).unlink(missing_ok=True)
+    settings_file.unlink(missing_ok=True)
     return 0
 
 

@@ -21,22 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ["HOME"] = tempfile.mkdtemp(prefix="latent-lab-shot-")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from window_shot import ROOT, open_window, pump, tabs_by_name  # noqa: E402
 
 from explorer.core.directions.direction import find_direction  # noqa: E402
-from explorer.ui.app import build_window  # noqa: E402
-
-
-def pump(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
 
 
 def main() -> int:
@@ -47,13 +36,8 @@ def main() -> int:
     p.add_argument("--amount", type=float, default=2.5)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "projection_window.png")
     args = p.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv)
-    settings = QSettings(str(Path(os.environ["HOME"]) / "shot.ini"), QSettings.Format.IniFormat)
-    w = build_window(args.checkpoint, settings=settings)
-    w.resize(1366, 768)
-    w.show()
-    pump(app, 3)
-    tabs = {w.tabs.tabText(i): w.tabs.widget(i) for i in range(w.tabs.count())}
+    app, w = open_window(Path(os.environ["HOME"]) / "shot.ini", args.checkpoint)
+    tabs = tabs_by_name(w)
     generate, control = tabs["Generate"], tabs["Control"]
     t0 = time.monotonic()
     if not generate.project_image(args.image):

@@ -9,31 +9,17 @@ disk gets them written now for its checkpoint's step, by the loop's own function
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from window_shot import ROOT, open_window, pump
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from explorer.ui.app import build_window  # noqa: E402
-from trainer.checkpoint import load_raw  # noqa: E402
-from trainer.config import RunConfig  # noqa: E402
-from trainer.data import load_dataset  # noqa: E402
-from trainer.loop import _fixed_real, _reconstructions  # noqa: E402
-from trainer.runfolder import RunFolder  # noqa: E402
-from trainer.vae import VAE  # noqa: E402
-
-
-def pump(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
+from trainer.checkpoint import load_raw
+from trainer.config import RunConfig
+from trainer.data import load_dataset
+from trainer.loop import _fixed_real, _reconstructions
+from trainer.runfolder import RunFolder
+from trainer.vae import VAE
 
 
 def ensure_reconstructions(run_dir: Path) -> None:
@@ -49,6 +35,7 @@ def ensure_reconstructions(run_dir: Path) -> None:
     vae = VAE(cfg, data.size, data.channels, len(data.class_names), torch.device("cpu"))
     vae.load_state_dict(d)
     grid = _reconstructions(vae, _fixed_real(vae, data))
+    path.parent.mkdir(parents=True, exist_ok=True)  # a copied run may lack its previews
     Image.fromarray(grid).save(path)
     print(f"wrote {path}")
 
@@ -59,12 +46,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "train_view_vae.png")
     args = p.parse_args()
     ensure_reconstructions(args.run)
-    app = QApplication.instance() or QApplication(sys.argv)
-    settings = QSettings(str(args.out.parent / ".screenshots.ini"), QSettings.Format.IniFormat)
-    w = build_window(settings=settings)
-    w.resize(1366, 768)
-    w.show()
-    pump(app, 2)
+    app, w = open_window(args.out.parent / ".screenshots.ini", settle_s=2)
     w.open_run_folder(args.run)
     w.tabs.setCurrentWidget(w.train_view)
     pump(app, 3)
