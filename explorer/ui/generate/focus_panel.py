@@ -29,12 +29,12 @@ from explorer.core.latent.render import ModelInfo
 from explorer.core.quality.nearest_train import Neighbours, is_cached, training_images
 from explorer.ui.shell.render_worker import RenderResult
 from explorer.ui.shell.session import Focus, ModelSession
+from explorer.ui.widgets.common import MUTED
 from explorer.ui.widgets.image_grid import ImageGrid
 from trainer.config import DataConfig
 from trainer.data import DataError
 
 N_NEAREST = 4
-MUTED = "color: gray; font-size: 8pt;"
 
 
 class NearestFinder(QObject):

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from explorer.ui.generate.projection_job import ImageProjector
 from explorer.ui.shell.render_worker import RenderResult
 from explorer.ui.shell.session import ModelSession
+from explorer.ui.widgets.common import MUTED
 from explorer.ui.widgets.image_grid import ImageGrid
 
 TAG = "projection-edit"
@@ -28,7 +29,7 @@ class ProjectionPanel(QWidget):
                                 "the reconstruction with the Control sliders applied"])
         self.caption = QLabel()
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: gray; font-size: 8pt;")
+        self.caption.setStyleSheet(MUTED)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 4, 0, 4)
         lay.addWidget(self.title)

@@ -37,7 +37,7 @@ from explorer.ui.train.run_fields import (
     run_dir_problem,
     text_rows,
 )
-from explorer.ui.widgets.common import compact_combo
+from explorer.ui.widgets.common import MUTED, compact_combo
 from trainer.config import (
     DEFAULT_PRESET_WHY,
     NOT_GANS,
@@ -85,7 +85,7 @@ class RunForm(QWidget):
         self.conditional = QCheckBox(label("conditional"))
         self.preset = combo({**{p: p for p in PRESETS}, "custom": "custom"})
         self.preset_hint = QLabel()
-        self.preset_hint.setStyleSheet("color: gray; font-size: 8pt;")
+        self.preset_hint.setStyleSheet(MUTED)
         self.preset_hint.setWordWrap(True)
         self.device = combo({d: d for d in available_devices()})
         self.precision = combo(choice_names("precision"))

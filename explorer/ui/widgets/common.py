@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFrame, QScrollArea, QSpinBox, QWidget
 
 MAX_SEED = 2_000_000_000  # leaves room for seed + i (a grid's later samples) in a 32-bit box
+MUTED = "color: gray; font-size: 8pt;"  # captions and hints beside a control
 PLOT_BACKGROUND = "#1e1e1e"  # every plot of the window: dark grey, like the sample canvases
 
 
