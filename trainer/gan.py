@@ -155,12 +155,10 @@ class GAN:
 
     # --- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "loop": self.rng.get_state()}
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
         return {"step": self.step, "G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "D": self.D.state_dict(), "opt_G": self.opt_G.state_dict(),
-                "opt_D": self.opt_D.state_dict(), "rng": rng, "aug_p": float(self.aug_p)}
+                "opt_D": self.opt_D.state_dict(), "rng": rng_state(self.rng),
+                "aug_p": float(self.aug_p)}
 
     def snapshot_state(self) -> dict[str, Any]:
         """What a snapshot keeps: the averaged generator, for exploring."""
@@ -180,22 +178,11 @@ class GAN:
         self.D.load_state_dict(d["D"])
         self.opt_G.load_state_dict(d["opt_G"])
         self.opt_D.load_state_dict(d["opt_D"])
-        rng = d["rng"]
-        torch.set_rng_state(rng["torch"].cpu())
         self.step = int(d["step"])
         self.aug_p.fill_(float(d.get("aug_p", 0.0)))
-        if self.dist.rank == 0:
-            try:  # a CPU and a CUDA generator keep states of different kinds
-                self.rng.set_state(rng["loop"].cpu())
-            except RuntimeError:
-                self.rng.manual_seed(self._rank_seed(self.step))
-                self.notes.append("this run was saved on another kind of device: the batches "
-                                  "and noise from here on differ from an uninterrupted run's")
-        else:  # only rank 0's stream is saved; other ranks start a fresh, distinct one
-            self.rng.manual_seed(self._rank_seed(self.step))
-        if ("cuda" in rng and torch.cuda.is_available() and not self.dist.enabled
-                and len(rng["cuda"]) == torch.cuda.device_count()):  # same GPUs as when saved
-            torch.cuda.set_rng_state_all(rng["cuda"])
+        # Only rank 0's stream is saved; other ranks start a fresh, distinct one.
+        restore_rng(d["rng"], self.rng, self._rank_seed(self.step), self.notes,
+                    own_stream=self.dist.rank == 0, cuda=not self.dist.enabled)
 
     def _rank_seed(self, step: int) -> int:
         return self.cfg.train.seed + 1_000_003 * self.dist.rank + step
@@ -210,6 +197,36 @@ class GAN:
 
 def nonfinite(values: list[float]) -> bool:
     return any(v != v or v in (float("inf"), float("-inf")) for v in values)
+
+
+def rng_state(loop: torch.Generator) -> dict[str, Any]:
+    """A run's random state for its checkpoint: torch's global generator, the loop's own stream
+    and, where there are GPUs, theirs."""
+    rng: dict[str, Any] = {"torch": torch.get_rng_state(), "loop": loop.get_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return rng
+
+
+def restore_rng(saved: dict[str, Any], loop: torch.Generator, reseed: int, notes: list[str],
+                own_stream: bool = True, cuda: bool = True) -> None:
+    """Put back what ``rng_state`` saved. The loop's stream is restored if ``own_stream``, else
+    seeded with ``reseed``; a stream saved on another kind of device cannot be restored (a CPU
+    and a CUDA generator keep states of different kinds), so it is reseeded and a note says so.
+    The GPUs' generators are restored if ``cuda`` and the same GPUs are there as when saved."""
+    torch.set_rng_state(saved["torch"].cpu())
+    if not own_stream:
+        loop.manual_seed(reseed)
+    else:
+        try:
+            loop.set_state(saved["loop"].cpu())
+        except RuntimeError:
+            loop.manual_seed(reseed)
+            notes.append("this run was saved on another kind of device: the batches and noise "
+                         "from here on differ from an uninterrupted run's")
+    if (cuda and "cuda" in saved and torch.cuda.is_available()
+            and len(saved["cuda"]) == torch.cuda.device_count()):
+        torch.cuda.set_rng_state_all(saved["cuda"])
 
 
 # The average's horizon, 1 / (1 - decay) steps, is held to this fraction of the steps taken so far

@@ -32,7 +32,7 @@ from torch import nn
 from trainer.config import RunConfig
 from trainer.distributed import DistInfo
 from trainer.errors import UserError
-from trainer.gan import lr_factor
+from trainer.gan import lr_factor, restore_rng, rng_state
 from trainer.models import build_encoder, build_generator, ema_update, init_weights
 
 # What a VAE step reports: the mean reconstruction error (sum of squares per image) and the mean
@@ -134,12 +134,9 @@ class VAE:
 
     # --- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "loop": self.rng.get_state()}
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
         return {"step": self.step, "G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "E": self.E.state_dict(), "E_ema": self.E_ema.state_dict(),
-                "opt": self.opt.state_dict(), "rng": rng}
+                "opt": self.opt.state_dict(), "rng": rng_state(self.rng)}
 
     def snapshot_state(self) -> dict[str, Any]:
         """What a snapshot keeps: the averaged decoder and encoder (sampling and projection)."""
@@ -154,18 +151,8 @@ class VAE:
         self.E.load_state_dict(d["E"])
         self.E_ema.load_state_dict(d["E_ema"])
         self.opt.load_state_dict(d["opt"])
-        rng = d["rng"]
-        torch.set_rng_state(rng["torch"].cpu())
         self.step = int(d["step"])
-        try:  # a CPU and a CUDA generator keep states of different kinds
-            self.rng.set_state(rng["loop"].cpu())
-        except RuntimeError:
-            self.rng.manual_seed(self.cfg.train.seed + self.step)
-            self.notes.append("this run was saved on another kind of device: the batches "
-                              "and noise from here on differ from an uninterrupted run's")
-        if ("cuda" in rng and torch.cuda.is_available()
-                and len(rng["cuda"]) == torch.cuda.device_count()):
-            torch.cuda.set_rng_state_all(rng["cuda"])
+        restore_rng(d["rng"], self.rng, self.cfg.train.seed + self.step, self.notes)
 
     def tensors_to_check(self) -> list[torch.Tensor]:
         """Every float tensor a checkpoint holds (weights, buffers, optimiser state)."""
