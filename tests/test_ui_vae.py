@@ -85,6 +85,15 @@ def test_opening_a_vae_run_folder_shows_its_curves(window, vae_run, qtbot):
     assert window.model_label.text().startswith("Exploring: vae · VAE · step 6")
 
 
+def test_a_vae_run_folder_with_no_log_rows_yet_shows_vae_titles(window, vae_run, qtbot):
+    window.train_view.display.plot.set_kind("gan")  # what a GAN run left on screen
+    (vae_run / "log.jsonl").write_text("")  # opened the moment its training started
+    assert window.open_run_folder(vae_run)
+    plot = window.train_view.display.plot
+    assert plot.point_count == 0 and plot.kind == "vae"
+    assert "reconstruction error" in _title(plot.plots[0]) and not plot.plots[2].isVisible()
+
+
 def test_loss_plot_switches_back_to_gan_curves(qtbot):
     lp = LossPlot()
     qtbot.addWidget(lp)

@@ -179,6 +179,8 @@ class TrainView(QWidget):
         try:
             cfg = RunConfig.load(run.config)
             self.display.progress.begin(0, cfg.train.steps)
+            # The curves' titles from the config, before any log row (a run just started)
+            self.display.plot.set_kind("vae" if cfg.model.arch == "vae" else "gan")
             self.form.set_config(cfg)
             self.form.new_run()  # Start = a new run with these settings; Resume = this one
         except ConfigError as e:
