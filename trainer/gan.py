@@ -143,9 +143,7 @@ class GAN:
         return self._critic_step.is_compiled
 
     def _one_hot(self, labels: torch.Tensor | None) -> torch.Tensor | None:
-        if not self.n_classes or labels is None:
-            return None
-        return F.one_hot(labels.long(), self.n_classes).float()
+        return one_hot(labels, self.n_classes)
 
     def _random_classes(self, n: int) -> torch.Tensor | None:
         if not self.n_classes:
@@ -197,6 +195,13 @@ class GAN:
 
 def nonfinite(values: list[float]) -> bool:
     return any(v != v or v in (float("inf"), float("-inf")) for v in values)
+
+
+def one_hot(labels: torch.Tensor | None, n_classes: int) -> torch.Tensor | None:
+    """Class labels as float one-hot rows; None for an unconditional model or no labels."""
+    if not n_classes or labels is None:
+        return None
+    return F.one_hot(labels.long(), n_classes).float()
 
 
 def rng_state(loop: torch.Generator) -> dict[str, Any]:

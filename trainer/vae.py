@@ -26,13 +26,12 @@ import copy
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from trainer.config import RunConfig
 from trainer.distributed import DistInfo
 from trainer.errors import UserError
-from trainer.gan import lr_factor, restore_rng, rng_state
+from trainer.gan import lr_factor, one_hot, restore_rng, rng_state
 from trainer.models import build_encoder, build_generator, ema_update, init_weights
 
 # What a VAE step reports: the mean reconstruction error (sum of squares per image) and the mean
@@ -128,9 +127,7 @@ class VAE:
         return False
 
     def _one_hot(self, labels: torch.Tensor | None) -> torch.Tensor | None:
-        if not self.n_classes or labels is None:
-            return None
-        return F.one_hot(labels.long(), self.n_classes).float()
+        return one_hot(labels, self.n_classes)
 
     # --- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
