@@ -8,7 +8,6 @@ the result of the newest request is shown.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,14 +23,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.core.latent.export import ExportError, check_output_path, save_grid_png
+from explorer.core.latent.export import save_grid_png
 from explorer.core.latent.projection import IMAGE_TYPES
 from explorer.core.latent.render import ModelInfo
 from explorer.core.latent.sampling import (
@@ -45,7 +43,7 @@ from explorer.core.latent.sampling import (
 from explorer.ui.generate.focus_panel import FocusPanel
 from explorer.ui.generate.projection_job import ImageProjector
 from explorer.ui.generate.projection_panel import ProjectionPanel
-from explorer.ui.shell.export_job import ExportJob, run_with_progress
+from explorer.ui.shell.export_job import ExportJob, ask_save_path, start_export
 from explorer.ui.shell.render_worker import RenderResult
 from explorer.ui.shell.session import Focus, ModelSession
 from explorer.ui.widgets.common import MAX_SEED, refill_combo, seed_spin
@@ -351,25 +349,17 @@ class GenerateView(QWidget):
         lat, z = self.latents, self._shown_z
         if lat is None or z is None or (self.job is not None and not self.job.done):
             return
-        suggested = str(self.session.export_dir / f"grid_seed{lat.seeds[0]}.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Export grid", suggested,
-                                              "PNG images (*.png)")
-        if not path:
-            return
-        path = Path(path) if Path(path).suffix else Path(path).with_suffix(".png")
-        try:
-            check_output_path(path, (".png",))
-        except ExportError as e:
-            self._on_export_failed(str(e))
-            QMessageBox.critical(self, "Export grid", str(e))
+        path = ask_save_path(self, "Export grid",
+                             self.session.export_dir / f"grid_seed{lat.seeds[0]}.png",
+                             "PNG images (*.png)", self._on_export_failed)
+        if path is None:
             return
         cols, pad, scale = lat.cols, self.pad.value(), self.scale.value()
         self.job = ExportJob(self.session, "export-grid", z, lat.y,
                              lambda images, progress: save_grid_png(images, path, cols, pad, scale),
                              parent=self)
-        self.job.exported.connect(self._on_exported)
-        self.job.failed.connect(self._on_export_failed)
-        run_with_progress(self, self.job, "Export grid", f"Exporting {path.name}…")
+        start_export(self, self.job, "Export grid", path, self._on_exported,
+                     self._on_export_failed)
 
     def _on_exported(self, path: str) -> None:
         self.status.setText(f"Saved {path}")

@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -32,15 +31,13 @@ from PySide6.QtWidgets import (
 
 from explorer.core.jobs import Steps
 from explorer.core.latent.export import (
-    ExportError,
-    check_output_path,
     save_gif,
     save_png_strip,
 )
 from explorer.core.latent.morph import MAX_FRAMES, MIN_FRAMES, morph_latents
 from explorer.core.latent.render import ModelInfo
 from explorer.ui.morph.endpoint_editor import EndpointEditor
-from explorer.ui.shell.export_job import ExportJob, run_with_progress
+from explorer.ui.shell.export_job import ExportJob, ask_save_path, start_export
 from explorer.ui.shell.render_worker import RenderResult
 from explorer.ui.shell.session import Focus, ModelSession
 from explorer.ui.widgets.common import scroll_column
@@ -254,15 +251,13 @@ class MorphView(QWidget):
         title = "Export GIF" if kind == "gif" else "Export PNG strip"
         name = f"morph_{self.a.seed.value()}_{self.b.seed.value()}.{kind}"
         filt = "GIF animations (*.gif)" if kind == "gif" else "PNG images (*.png)"
-        start = str(self.session.export_dir / name)
-        path, _ = QFileDialog.getSaveFileName(self, title, start, filt)
-        if not path:
+        path = ask_save_path(self, title, self.session.export_dir / name, filt,
+                             self._on_export_failed)
+        if path is None:
             return
-        path = Path(path) if Path(path).suffix else Path(path).with_suffix(f".{kind}")
         try:
-            check_output_path(path, (f".{kind}",))
             z, y = self.latents()
-        except (ExportError, ValueError) as e:
+        except ValueError as e:
             self._on_export_failed(str(e))
             QMessageBox.critical(self, title, str(e))
             return
@@ -276,9 +271,7 @@ class MorphView(QWidget):
                 return save_png_strip(images, path, pad, scale)
             steps = 1
         self.job = ExportJob(self.session, "export-morph", z, y, save, steps, parent=self)
-        self.job.exported.connect(self._on_exported)
-        self.job.failed.connect(self._on_export_failed)
-        run_with_progress(self, self.job, title, f"Exporting {path.name}…")
+        start_export(self, self.job, title, path, self._on_exported, self._on_export_failed)
 
     def _on_exported(self, path: str) -> None:
         self.status.setText(f"Saved {path}")

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from explorer.core.jobs import CancelToken, Progress, Steps, counted
+from explorer.core.latent.export import ExportError, check_output_path
 from explorer.core.latent.sampling import chunk_slices
 from explorer.ui.shell.jobs import Job
 from explorer.ui.shell.render_worker import RenderResult
@@ -156,3 +157,28 @@ def run_with_progress(parent: QWidget, job: ExportJob, title: str, label: str) -
     job.failed.connect(lambda msg: QMessageBox.critical(parent, title, msg))
     job.start()
     return dlg
+
+
+def ask_save_path(parent: QWidget, title: str, suggested: Path, file_filter: str,
+                  failed: Callable[[str], None]) -> Path | None:
+    """Ask where to export: the path chosen, with ``suggested``'s suffix when the user typed
+    none, or None when cancelled or refused (``failed`` gets the reason, and a message box)."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), file_filter)
+    if not chosen:
+        return None
+    path = Path(chosen) if Path(chosen).suffix else Path(chosen).with_suffix(suggested.suffix)
+    try:
+        check_output_path(path, (suggested.suffix,))
+    except ExportError as e:
+        failed(str(e))
+        QMessageBox.critical(parent, title, str(e))
+        return None
+    return path
+
+
+def start_export(parent: QWidget, job: ExportJob, title: str, path: Path,
+                 exported: Callable[[str], None], failed: Callable[[str], None]) -> None:
+    """Run ``job`` behind its progress dialog, reporting to the view's two handlers."""
+    job.exported.connect(exported)
+    job.failed.connect(failed)
+    run_with_progress(parent, job, title, f"Exporting {path.name}…")
