@@ -407,13 +407,18 @@ def test_recipe_presets_set_model_loss_and_the_new_rows(window):
     assert form.config().train.preset == "sngan" and "default here" in form.preset_hint.text()
     assert form.arch.currentData() == "sngan" and form.loss.currentData() == "hinge"
     assert form.edits["class_loss"].isEnabled() and form.edits["lr_critic"].text() == "0.0002"
+    assert form.upsample.currentData() == "nearest" and form.upsample.isEnabled()
     form.preset.setCurrentIndex(form.preset.findData("cpu-fast"))
     cfg = form.config()
     assert (cfg.model.arch, cfg.train.loss, cfg.train.class_loss) == ("dcgan", "wgan-gp", 0.0)
     assert cfg.train.lr_critic is None and not form.edits["class_loss"].isEnabled()
+    assert cfg.model.upsample == "transposed" and not form.upsample.isEnabled()
     form.loss.setCurrentIndex(form.loss.findData("hinge"))  # a choice the preset does not make
     assert form.preset.currentData() == "custom"
     form.augment.setCurrentIndex(form.augment.findData("off"))
     assert form.config().train.augment == "off"
+    form.preset.setCurrentIndex(form.preset.findData("sngan"))
+    form.upsample.setCurrentIndex(form.upsample.findData("transposed"))  # the form's choice
+    assert form.config().model.upsample == "transposed" and form.preset.currentData() == "custom"
     form.edits["lr_critic"].setText("abc")
     assert "lr_critic" in form.errors()

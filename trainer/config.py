@@ -38,6 +38,7 @@ ARCHS = ("dcgan", "mlp", "sngan", "vae")
 NOT_GANS = ("vae",)
 LOSSES = ("wgan-gp", "wgan-clip", "bce", "hinge")
 AUGMENT = ("auto", "ada", "off")
+UPSAMPLES = ("transposed", "nearest")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMPILE = ("auto", "on", "off")
 PRECISIONS = ("fp32", "bf16")
@@ -120,6 +121,18 @@ class ModelConfig:
                             "feature against low variety (0 = off)",
                        tip="the SN-GAN critic sees how much images in groups of this size differ, "
                            "so a generator that draws too little variety is caught; 0 = off")
+    # How the SN-GAN generator doubles its maps: "transposed" 4x4 stride-2 convolutions (DCGAN's;
+    # the default, so runs made before this field load as they were) or "nearest": nearest
+    # upsampling then a 3x3 convolution, which starts from smooth images instead of a
+    # checkerboard and learnt Shapes' classes faster per second (docs/recipes.md).
+    upsample: str = param(
+        "transposed", one_of(UPSAMPLES), form="model", label="Upsampling",
+        help="SN-GAN generator: transposed (4x4 stride-2 transposed convolutions) or nearest "
+             "(nearest upsampling + 3x3 convolution; the sngan preset's)",
+        tip="how the SN-GAN generator doubles its feature maps: nearest upsampling followed by a "
+            "3x3 convolution draws no checkerboard and learns faster; transposed convolutions "
+            "are the DCGAN generator's",
+        names={"transposed": "transposed convolution", "nearest": "nearest + 3x3 convolution"})
     conditional: bool = param(True, boolean(), off_flag="--unconditional", form="model",
                               label="class-conditional",
                               help="class-conditional model (default when the data has classes)")
@@ -344,7 +357,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # class head at 0.5 pulls them together less than at 1 (the demo: hue distance 0.24 against
     # 0.55 before, class accuracy 96%, docs/recipes.md).
     "sngan": {
-        "model": {"arch": "sngan", "z_dim": 128, "width": 32, "mbstd": 4},
+        "model": {"arch": "sngan", "z_dim": 128, "width": 32, "mbstd": 4, "upsample": "nearest"},
         "train": {"loss": "hinge", "batch_size": 32, "lr": 2e-4, "lr_critic": 2e-4, "lr_decay": 0.4,
                   "betas": (0.5, 0.999), "n_critic": 1, "class_loss": 0.5},
     },
@@ -354,14 +367,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 # The GAN-only fields go back to their defaults, so a switch from a GAN recipe leaves none of
 # its values behind in the run's config.
 PRESETS["vae"] = {
-    "model": {"arch": "vae", "z_dim": 32, "width": 32, "mbstd": 0},
+    "model": {"arch": "vae", "z_dim": 32, "width": 32, "mbstd": 0, "upsample": "transposed"},
     "train": {"batch_size": 64, "lr": 1e-3, "betas": (0.9, 0.999), "lr_decay": 0.2, "beta": 1.0,
               "loss": "wgan-gp", "lr_critic": None, "class_loss": 0.0, "n_critic": 2},
 }
 # The course presets are WGAN-GP with the DCGAN pair; naming that keeps a switch of preset from
 # leaving another recipe's model or loss behind.
 for _name in ("cpu-fast", "reference"):
-    PRESETS[_name]["model"].update(arch="dcgan", mbstd=0)
+    PRESETS[_name]["model"].update(arch="dcgan", mbstd=0, upsample="transposed")
     PRESETS[_name]["train"].update(loss="wgan-gp", lr_critic=None, class_loss=0.0, lr_decay=0.0)
 
 

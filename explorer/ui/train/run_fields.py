@@ -114,8 +114,8 @@ def build_config(base: RunConfig, texts: dict[str, str],
     """The RunConfig the fields describe and {field key: message} for every bad field.
 
     ``texts``: the text fields by key; ``choices``: dataset, size, path, arch, conditional, loss,
-    device, preset (and optionally precision, compile). Fields the form does not show are kept
-    from ``base``.
+    device, preset (and optionally precision, compile, augment, upsample). Fields the form does
+    not show are kept from ``base``.
     """
     errors: dict[str, str] = {}
     values: dict[str, dict[str, object]] = {"data": {}, "model": {}, "train": {}}
@@ -135,6 +135,8 @@ def build_config(base: RunConfig, texts: dict[str, str],
     for k in ("precision", "compile", "augment"):  # optional: a caller without these keeps base's
         if k in choices:
             values["train"][k] = choices[k]
+    if "upsample" in choices:
+        values["model"]["upsample"] = choices["upsample"]
     if dataset == "folder" and path and not Path(path).expanduser().is_dir():
         errors["path"] = f"{path} is not an existing folder"
     if errors:

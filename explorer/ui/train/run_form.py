@@ -91,6 +91,8 @@ class RunForm(QWidget):
         self.precision = combo(choice_names("precision"))
         self.compile = combo(choice_names("compile"))
         self.augment = combo(choice_names("augment"))
+        self.upsample = combo(choice_names("upsample"))
+        self.upsample.setToolTip(TOOLTIPS["upsample"])
         self.augment.setToolTip(TOOLTIPS["augment"])
         self.compile.setToolTip(TOOLTIPS["compile"])
         self.edits = {k: QLineEdit() for k in TEXT_FIELDS}
@@ -117,6 +119,7 @@ class RunForm(QWidget):
         model.addRow(label("arch"), self.arch)
         model.addRow(label("loss"), self.loss)
         model.addRow("", self.conditional)
+        model.addRow(label("upsample"), self.upsample)
         model.addRow(label("preset"), self.preset)
         model.addRow("", self.preset_hint)
         for k in text_rows("model"):
@@ -142,7 +145,7 @@ class RunForm(QWidget):
 
         self.set_config(apply_preset(RunConfig(), default_preset_for("auto")))
         for w in (self.dataset, self.image_size, self.arch, self.loss, self.device,
-                  self.precision, self.compile, self.augment):
+                  self.precision, self.compile, self.augment, self.upsample):
             w.currentIndexChanged.connect(self._on_field_changed)
         self.preset.currentIndexChanged.connect(self._on_preset_changed)
         self.conditional.toggled.connect(self._on_field_changed)
@@ -168,6 +171,7 @@ class RunForm(QWidget):
             select(self.precision, cfg.train.precision)
             select(self.compile, cfg.train.compile)
             select(self.augment, cfg.train.augment)
+            select(self.upsample, cfg.model.upsample)
             select(self.preset, cfg.train.preset if cfg.train.preset in PRESETS else "custom")
             for k, (section, _, _) in TEXT_FIELDS.items():
                 self.edits[k].setText(format_value(getattr(getattr(cfg, section), k)))
@@ -223,7 +227,8 @@ class RunForm(QWidget):
             self._filling = False
         if self.preset.currentData() != "custom" and not matches_preset(
                 self.preset.currentData(), {k: e.text() for k, e in self.edits.items()},
-                {"arch": self.arch.currentData(), "loss": self.loss.currentData()}):
+                {"arch": self.arch.currentData(), "loss": self.loss.currentData(),
+                 "upsample": self.upsample.currentData()}):
             self._filling = True
             select(self.preset, "custom")
             self._filling = False
@@ -244,7 +249,8 @@ class RunForm(QWidget):
                    "preset": self.preset.currentData(),
                    "precision": self.precision.currentData(),
                    "compile": self.compile.currentData(),
-                   "augment": self.augment.currentData()}
+                   "augment": self.augment.currentData(),
+                   "upsample": self.upsample.currentData()}
         self._cfg, errors = build_config(self._base, texts, choices)
         problem = run_dir_problem(self.run_dir_edit.text())
         if problem:
@@ -289,6 +295,7 @@ class RunForm(QWidget):
         self.edits["clip"].setEnabled(gan and loss == "wgan-clip")
         for key in ("class_loss", "mbstd"):  # the SN-GAN critic's
             self.edits[key].setEnabled(arch == "sngan")
+        self.upsample.setEnabled(arch == "sngan")  # the SN-GAN generator's
         self.edits["beta"].setEnabled(not gan)
 
     def _on_preset_changed(self) -> None:
@@ -304,6 +311,7 @@ class RunForm(QWidget):
                     if k in self.edits:
                         self.edits[k].setText(format_value(v))
             select(self.arch, PRESETS[name]["model"]["arch"])
+            select(self.upsample, PRESETS[name]["model"]["upsample"])
             if "loss" in PRESETS[name]["train"]:  # the VAE's preset has no GAN loss
                 select(self.loss, PRESETS[name]["train"]["loss"])
         finally:
