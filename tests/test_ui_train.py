@@ -406,7 +406,7 @@ def test_recipe_presets_set_model_loss_and_the_new_rows(window):
     # the default here (a CPU) is the SN-GAN recipe, and the hint says why
     assert form.config().train.preset == "sngan" and "default here" in form.preset_hint.text()
     assert form.arch.currentData() == "sngan" and form.loss.currentData() == "hinge"
-    assert form.edits["class_loss"].isEnabled() and form.edits["lr_critic"].text() == "0.0002"
+    assert form.edits["class_loss"].isEnabled() and form.edits["lr_critic"].text() == "0.001"
     assert form.upsample.currentData() == "nearest" and form.upsample.isEnabled()
     form.preset.setCurrentIndex(form.preset.findData("cpu-fast"))
     cfg = form.config()
