@@ -57,12 +57,13 @@ VARIANTS: dict[str, dict[str, str]] = {
     "ours_bf16": {"gp_impl": "explicit", "compile": "off", "precision": "bf16"},
     "ours_compiled_bf16": {"gp_impl": "explicit", "compile": "on", "precision": "bf16"},
     # The SN-GAN recipe's step (the default on a CPU) on the same model size, batch and data:
-    # one critic step, no penalty, the twin class heads.
-    "ours_sngan": {"loss": "hinge", "n_critic": 1, "class_loss": 1.0, "compile": "off",
-                   "precision": "fp32"},
+    # the sngan preset's loss, critic steps and class head.
+    "ours_sngan": {**{k: PRESETS["sngan"]["train"][k] for k in ("loss", "n_critic", "class_loss")},
+                   "compile": "off", "precision": "fp32"},
 }
-# Variants that also change the model (the same width and z size, another architecture).
-MODEL_VARIANTS: dict[str, dict[str, str]] = {"ours_sngan": {"arch": "sngan"}}
+# Variants that also change the model (the same width and z size): the sngan preset's networks.
+MODEL_VARIANTS: dict[str, dict[str, str]] = {
+    "ours_sngan": {k: PRESETS["sngan"]["model"][k] for k in ("arch", "mbstd", "upsample")}}
 LOOPS = ("reference", *VARIANTS)
 
 
