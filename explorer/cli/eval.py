@@ -4,6 +4,7 @@
     python main.py eval --checkpoint runs/shapes-32 --over-steps --out eval.json
     python main.py sample --checkpoint runs/shapes-32/best     the snapshot marked best
     python main.py eval --checkpoint runs/shapes-32 --watch    each new snapshot while training
+    python main.py eval --checkpoint runs/mine --held-out photos-unseen   against unseen images
 
 The first eval of a run trains a small classifier on its real data and caches it in the run
 folder (eval_classifier.pt); later evals reuse it.
@@ -50,6 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain-classifier", action="store_true",
                    help="train the eval classifier again even if a cached one matches")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated samples")
+    p.add_argument("--held-out", type=Path, default=None, metavar="FOLDER",
+                   help="measure against this folder of images the model never trained on "
+                        "(one sub-folder per class, named as the run's classes) instead of "
+                        "its training images; memorisation is still checked against those")
+    p.add_argument("--classifier", type=Path, default=None, metavar="FILE",
+                   help="an eval_classifier.pt to measure in (e.g. another run's, to compare "
+                        "runs in one feature space) instead of the run's own")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_checkpoint(
             args.checkpoint, args.n, device, args.classifier_steps, args.retrain_classifier,
             args.over_steps, args.seed,
-            progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True))
+            progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True),
+            reference=_reference(args))
     except (UserError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -114,7 +123,7 @@ def _watch(args: argparse.Namespace) -> int:
         watch_run(args.checkpoint, args.n, resolve_device(args.device), args.classifier_steps,
                   args.patience, args.seed, args.poll, args.stop_after_idle,
                   progress=lambda s: print(f"... {s}", file=sys.stderr, flush=True),
-                  on_row=on_row)
+                  on_row=on_row, reference=_reference(args))
     except (UserError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -125,6 +134,12 @@ def _watch(args: argparse.Namespace) -> int:
         return 1
     print(f"written: {args.out}")
     return 0
+
+
+def _reference(args: argparse.Namespace) -> Any:
+    from explorer.core.quality.evaluate import Reference
+
+    return Reference(held_out=args.held_out, classifier=args.classifier)
 
 
 def format_table(r: dict[str, Any]) -> str:

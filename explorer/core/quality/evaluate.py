@@ -27,6 +27,7 @@ from explorer.core.quality.eval_classifier import (
     EvalClassifier,
     as_float,
     classifier_for_run,
+    load_classifier,
     split_indices,
 )
 from explorer.core.quality.fidelity import (
@@ -44,6 +45,7 @@ from trainer.checkpoint import (
     load_raw,
     resolve_checkpoint,
 )
+from trainer.config import ConfigError, DataConfig
 from trainer.data import DataError, ImageData, StreamingData, in_memory, load_dataset
 from trainer.errors import UserError
 from trainer.runfolder import RunFolder
@@ -113,8 +115,16 @@ def class_report(pred: torch.Tensor, n_classes: int, real_share: torch.Tensor,
     return out
 
 
-def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> RealSet:
-    """n real images, and up to n others for the noise floor (fewer when the data is small)."""
+def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0,
+             held_out: ImageData | None = None) -> RealSet:
+    """n real images, and up to n others for the noise floor (fewer when the data is small).
+
+    With ``held_out`` (images the model never trained on, labelled in ``data``'s classes), the
+    real images are n of those and the floor's other set is n training images: the floor is
+    then what a generator that reproduces the training images exactly would read. Memorisation
+    is always measured against the training images."""
+    if held_out is not None:
+        return _held_out_set(data, held_out, clf, n, seed)
     train_idx, held_idx = split_indices(len(data), seed)
     order = torch.cat([held_idx, train_idx])  # held-out first, then training images
     idx = order[:n]
@@ -137,6 +147,53 @@ def real_set(data: ImageData, clf: EvalClassifier, n: int, seed: int = 0) -> Rea
     return RealSet(labels, feats.numpy(), base, share, train_pixels, real_nn, hue, base_hue)
 
 
+def _held_out_set(data: ImageData, held: ImageData, clf: EvalClassifier, n: int,
+                  seed: int) -> RealSet:
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(held), generator=g)[:n]
+    other = torch.randperm(len(data), generator=g)[:n]
+    feats = clf.run(as_float(held.images[idx]))[0].numpy()
+    base = clf.run(as_float(data.images[other.to(data.images.device)]))[0].numpy()
+    labels = share = None
+    if held.labels is not None and data.class_names:
+        labels = held.labels.cpu()[idx]
+        share = torch.bincount(labels, minlength=data.n_classes).float() / len(labels)
+    train_pixels, real_nn = memorisation_reference(data, held_queries=held.images[idx],
+                                                   seed=seed)
+    hue = base_hue = None
+    if data.channels == 3:
+        hue, base_hue = _hue_of(held, idx), _hue_of(data, other)
+    return RealSet(labels, feats, base, share, train_pixels, real_nn, hue, base_hue)
+
+
+def load_held_out(path: Path, cfg: DataConfig, data: ImageData, n: int) -> ImageData:
+    """The images of folder ``path`` as a held-out set for a run trained on ``data``: at the
+    run's size and channel count, their class sub-folders mapped to the run's classes by name
+    (a conditional model is asked for each image's class)."""
+    try:
+        held = load_dataset(DataConfig(dataset="folder", path=str(path), size=cfg.size), "cpu")
+    except (DataError, ConfigError) as e:
+        raise QualityError(f"cannot load the held-out images: {e}") from None
+    held, _ = in_memory(held, min_images=n)
+    if held.channels != data.channels:
+        if held.channels != 1:
+            raise QualityError(f"the held-out images are in colour and the run's are grey: "
+                               f"{path} does not hold images of the run's data")
+        held = ImageData(held.images.expand(-1, 3, -1, -1).contiguous(), held.labels,
+                         held.class_names, name=held.name)
+    if not data.class_names:
+        return held
+    unknown = sorted(set(held.class_names) - set(data.class_names))
+    if not held.class_names or unknown:
+        raise QualityError(
+            f"the held-out folder {path} needs one sub-folder per class, named as the run's "
+            f"classes ({', '.join(data.class_names)})"
+            + (f"; not classes of the run: {', '.join(unknown)}" if unknown else ""))
+    assert held.labels is not None
+    to_run = torch.tensor([data.class_names.index(c) for c in held.class_names])
+    return ImageData(held.images, to_run[held.labels.cpu()], data.class_names, name=held.name)
+
+
 def _hue_of(data: ImageData, idx: torch.Tensor, chunk: int = 1024) -> HueHistogram:
     """The hue votes of data's images idx, converted to float a chunk at a time."""
     hue, dev = HueHistogram(), data.images.device
@@ -148,11 +205,13 @@ def _hue_of(data: ImageData, idx: torch.Tensor, chunk: int = 1024) -> HueHistogr
 MAX_TRAIN_IMAGES = 50_000  # memorisation compares with at most this many training images
 
 
-def memorisation_reference(data: ImageData, idx: torch.Tensor,
-                           seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training images as pixel vectors (M, D), the real images idx's distance to their nearest
-    other training image (N,)). The GAN trains on every image of its data, so every image is a
-    training image; a real image's own copy is left out of its search (leave-one-out), which is
+def memorisation_reference(data: ImageData, idx: torch.Tensor | None = None, seed: int = 0,
+                           held_queries: torch.Tensor | None = None,
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training images as pixel vectors (M, D), real images' distance to their nearest
+    training image (N,)). The real images are ``held_queries`` (images the GAN never saw) or
+    data's images ``idx``: the GAN trains on every image of its data, so every image of it is a
+    training image, and an image's own copy is left out of its search (leave-one-out), which is
     what a fresh draw from the data would read."""
     n_data = len(data)
     ref_idx = torch.arange(n_data)
@@ -162,6 +221,9 @@ def memorisation_reference(data: ImageData, idx: torch.Tensor,
     dev = data.images.device
     train = torch.cat([pixel_vectors(as_float(data.images[ref_idx[i:i + 4096].to(dev)]).cpu())
                        for i in range(0, len(ref_idx), 4096)])
+    if held_queries is not None:
+        return train, nearest(pixel_vectors(as_float(held_queries).cpu()), train)[0][:, 0]
+    assert idx is not None
     where = torch.full((n_data,), -1, dtype=torch.long)
     where[ref_idx] = torch.arange(len(ref_idx))
     queries = pixel_vectors(as_float(data.images[idx.to(dev)]).cpu())
@@ -276,9 +338,10 @@ PATIENCE = 3  # evaluations without gain before advising to stop training
 def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = "cpu",
                         classifier_steps: int = 500, retrain: bool = False,
                         over_steps: bool = False, seed: int = 0,
-                        progress: StepText = lambda s: None) -> dict[str, Any]:
+                        progress: StepText = lambda s: None,
+                        reference: Reference | None = None) -> dict[str, Any]:
     """All quality figures of a checkpoint (and optionally of every snapshot of its run)."""
-    result, ctx = _setup(path, n, device, classifier_steps, retrain, seed, progress)
+    result, ctx = _setup(path, n, device, classifier_steps, retrain, seed, progress, reference)
     ckpt, run_dir, d, cfg, clf, real, cond = ctx
     n = result["n"]
     for name, use_ema in (("G_ema", True), ("G", False)):
@@ -297,8 +360,41 @@ def evaluate_checkpoint(path: Path, n: int = 2000, device: str | torch.device = 
     return result
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What to measure against instead of the run's own: a folder of images the model never
+    trained on (``held_out``), and an eval classifier file (``classifier``, e.g. one trained on
+    more of the same kind of images, or another run's, to compare runs in one feature space)."""
+
+    held_out: Path | None = None
+    classifier: Path | None = None
+
+
+def _classifier_from_file(path: Path, data: ImageData) -> tuple[EvalClassifier, str]:
+    clf = load_classifier(path)
+    if clf is None:
+        raise QualityError(f"{path} is not an eval classifier this version can read (an "
+                           "eval_classifier.pt of a run folder)")
+    if clf.net.body[0].in_channels != data.channels:
+        raise QualityError(f"the classifier {path} reads {clf.net.body[0].in_channels}-channel "
+                           f"images; the run's have {data.channels}")
+    if clf.kind == "classes" and clf.class_names != data.class_names:
+        if sorted(clf.class_names) != sorted(data.class_names):
+            raise QualityError(f"the classifier {path} knows the classes "
+                               f"{', '.join(clf.class_names)}; the run's are "
+                               f"{', '.join(data.class_names) or 'none'}")
+        # The same classes in another order (an image folder lists them by name): reorder the
+        # head's outputs to the run's.
+        order = torch.tensor([clf.class_names.index(c) for c in data.class_names])
+        head = clf.net.head
+        head.weight.data, head.bias.data = head.weight.data[order], head.bias.data[order]
+        clf.class_names = list(data.class_names)
+    return clf, f"loaded from {path} (given)"
+
+
 def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int, retrain: bool,
-           seed: int, progress: StepText) -> tuple[dict[str, Any], tuple]:
+           seed: int, progress: StepText,
+           reference: Reference | None = None) -> tuple[dict[str, Any], tuple]:
     """The result's header (n, classifier, floors, warnings) and what measuring needs:
     (checkpoint, run folder, its dict, config, classifier, real set, conditional)."""
     ckpt, run_dir = resolve_run(path)
@@ -312,10 +408,19 @@ def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int
     if isinstance(data, StreamingData):
         progress(f"reading a fixed random sample of its {len(data)} images into memory")
     data, sampled = in_memory(data, min_images=2 * n)
-    clf, note = classifier_for_run(run_dir, cfg.data, data, classifier_steps, device, retrain,
-                                   progress)
-    n_asked, n = n, max(2, min(n, len(data)))
-    real = real_set(data, clf, n, seed)
+    reference = reference or Reference()
+    if reference.classifier is not None:
+        clf, note = _classifier_from_file(reference.classifier, data)
+    else:
+        clf, note = classifier_for_run(run_dir, cfg.data, data, classifier_steps, device,
+                                       retrain, progress)
+    held = None
+    if reference.held_out is not None:
+        progress(f"loading the held-out images of {reference.held_out}")
+        held = load_held_out(reference.held_out, cfg.data, data, n)
+    n_real = len(held) if held is not None else len(data)
+    n_asked, n = n, max(2, min(n, n_real))
+    real = real_set(data, clf, n, seed, held)
     cond = bool(cfg.model.conditional and d["class_names"])
     floor, floor_n = noise_floor(real)
     result: dict[str, Any] = {
@@ -323,6 +428,9 @@ def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int
         "conditional": cond, "class_names": list(data.class_names),
         "classifier": {"kind": clf.kind, "held_out": clf.held_out, "cache": note,
                        "feature_dim": int(real.features.shape[1])},
+        "real_images": (f"{n} held-out images of {reference.held_out}, the floor's other "
+                        f"set training images" if held is not None else
+                        "the run's training data"),
         "fd_real_vs_real": floor, "fd_real_vs_real_n": floor_n,
         "pr_real_vs_real": manifold_floor(real), **_hue_header(real),
         "models": {}}
@@ -330,7 +438,7 @@ def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int
         result["classifier"]["warning"] = ("the data has neither classes nor attributes: "
                                            "features come from a fixed random CNN")
     result["warnings"] = ([sampled] if sampled else []) + _warnings(result, asked=n_asked,
-                                                                     n_data=len(data))
+                                                                     n_data=n_real)
     return result, (ckpt, run_dir, d, cfg, clf, real, cond)
 
 
@@ -339,7 +447,8 @@ def watch_run(path: Path, n: int = 2000, device: str | torch.device = "cpu",
               poll_s: float = 30.0, idle_exit_s: float | None = None,
               progress: StepText = lambda s: None,
               on_row: Callable[[dict[str, Any], dict[str, Any]], None] = lambda row, r: None,
-              should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+              should_stop: Callable[[], bool] = lambda: False,
+              reference: Reference | None = None) -> dict[str, Any]:
     """Evaluate each snapshot of a run as training writes it, in this process (off the
     training's own process and its steps), marking the best and advising when to stop.
 
@@ -349,7 +458,7 @@ def watch_run(path: Path, n: int = 2000, device: str | torch.device = "cpu",
     """
     import time
 
-    result, ctx = _setup(path, n, device, classifier_steps, False, seed, progress)
+    result, ctx = _setup(path, n, device, classifier_steps, False, seed, progress, reference)
     _, run_dir, _, cfg, clf, real, cond = ctx
     result |= {"over_steps": [], "advice": None, "patience": patience}
     seen: set[str] = set()
@@ -406,6 +515,8 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     at = "at this n" if a == b == r["n"] else f"{a} vs {b} real images"
     lines = [f"step {r['step']}, n = {r['n']}; classifier: {c['kind']}, {trust}; {c['cache']}",
              f"FD real vs real (noise floor {at}): {r['fd_real_vs_real']:.3f}"]
+    if r.get("real_images", "the run's training data") != "the run's training data":
+        lines.insert(1, f"real images: {r['real_images']}")
     pr = r.get("pr_real_vs_real")
     if pr:
         lines.append(f"precision / recall real vs real (k = {K}, the same sets): "
@@ -418,10 +529,12 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     mem = next((m["memorisation"] for m in r.get("models", {}).values() if "memorisation" in m),
                None)
     if mem:
-        lines.append(f"memorisation: real images lie a median {mem['median_nn_real']:.2f} "
-                     "from the nearest other training image; near-copy = closer than "
-                     f"{mem['near_copy_threshold']:.2f} ({NEAR_COPY_PERCENTILE:g}% of real "
-                     "images are)")
+        whose = ("held-out images lie a median {:.2f} from the nearest training image"
+                 if "held-out" in r.get("real_images", "") else
+                 "real images lie a median {:.2f} from the nearest other training image")
+        lines.append(f"memorisation: {whose.format(mem['median_nn_real'])}; near-copy = "
+                     f"closer than {mem['near_copy_threshold']:.2f} "
+                     f"({NEAR_COPY_PERCENTILE:g}% of real images are)")
     if r.get("best"):
         lines.append(f"best snapshot: step {r['best']['step']} (lowest FD), "
                      f"open it with --checkpoint {Path(r['best']['path']).parents[1]}/best")
