@@ -50,3 +50,36 @@ def test_no_model_disables_button(qtbot):
         assert "Open a model" in view.status.text()
     finally:
         s.close()
+
+
+def test_measure_against_a_held_out_folder(session, readonly_run, tmp_path, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from tests.test_eval_reference import write_folder
+
+    run = tmp_path / "run"
+    shutil.copytree(readonly_run, run)
+    session.open_checkpoint(run)
+    write_folder(tmp_path / "unseen")
+    view = QualityView(session)
+    qtbot.addWidget(view)
+    chosen = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: chosen.pop() if chosen else "")
+    view.against.activated.emit(view.against.count() - 1)  # "held-out folder…", cancelled
+    assert view.held_out is None and view.against.currentIndex() == 0
+    chosen.append(str(tmp_path / "unseen"))
+    view.against.setCurrentIndex(view.against.count() - 1)
+    view.against.activated.emit(view.against.count() - 1)
+    assert view.held_out == tmp_path / "unseen" and "unseen" in view.against.currentText()
+    view.samples.setValue(16)
+    view.classifier_steps = 3
+    view.measure.click()
+    qtbot.waitUntil(lambda: not view.running, timeout=60000)
+    assert view.result is not None, view.status.text()
+    assert "held-out images of" in view.result["real_images"]
+    assert "real images: 16 held-out images" in view.summary.text()
+    view.against.setCurrentIndex(0)
+    view.against.activated.emit(0)
+    assert view.held_out is None  # back to the training images; the folder stays listed
+    assert view.against.count() == 3

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -27,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.jobs import CancelToken, Progress, text_steps
-from explorer.core.quality.evaluate import evaluate_checkpoint, summary_lines
+from explorer.core.quality.evaluate import Reference, evaluate_checkpoint, summary_lines
 from explorer.ui.quality.hue_bars import HueBars
 from explorer.ui.shell.jobs import Job
 from explorer.ui.shell.session import ModelSession
@@ -55,13 +57,14 @@ def hue_tip(r: dict[str, Any] | None) -> str:
     return HUE_TIP
 
 
-def quality_job(path: Path, n: int, device: str, classifier_steps: int, over_steps: bool
-                ) -> Callable[[Progress, CancelToken], dict[str, Any]]:
+def quality_job(path: Path, n: int, device: str, classifier_steps: int, over_steps: bool,
+                held_out: Path | None = None) -> Callable[[Progress, CancelToken], dict[str, Any]]:
     """The Measure button's job: ``evaluate_checkpoint``, its step lines as progress."""
 
     def run(progress: Progress, cancel: CancelToken) -> dict[str, Any]:
         return evaluate_checkpoint(path, n, device, classifier_steps, over_steps=over_steps,
-                                   progress=text_steps(progress, cancel))
+                                   progress=text_steps(progress, cancel),
+                                   reference=Reference(held_out=held_out))
 
     return run
 
@@ -97,6 +100,18 @@ class QualityView(QWidget):
         self.samples.setRange(2, 100000)
         self.samples.setValue(1000)
         self.over_steps = QCheckBox("over all snapshots")
+        # What the samples are compared with: the run's training images, or a folder of images
+        # the model never trained on (the item's data), chosen with the last item.
+        self.against = QComboBox()
+        self.against.addItem("training images", None)
+        self.against.addItem("held-out folder…", None)
+        self.against.setToolTip(
+            "Compare the samples with the run's training images, or with a folder of images "
+            "the model never trained on (one sub-folder per class, named as the run's "
+            "classes). On a small dataset, figures against the training images reward copying "
+            "them; near-copies are always checked against the training images.")
+        self._against_index = 0
+        self.against.activated.connect(self._on_against)
         self.measure = QPushButton("Measure quality")
         self.measure.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
@@ -143,6 +158,8 @@ class QualityView(QWidget):
         row.addWidget(QLabel("samples"))
         row.addWidget(self.samples)
         row.addWidget(self.over_steps)
+        row.addWidget(QLabel("against"))
+        row.addWidget(self.against)
         row.addWidget(self.measure)
         row.addWidget(self.cancel_button)
         row.addWidget(self.open_best)
@@ -167,6 +184,34 @@ class QualityView(QWidget):
     @property
     def running(self) -> bool:
         return self.job is not None
+
+    @property
+    def held_out(self) -> Path | None:
+        """The held-out folder the samples are compared with, or None (the training images)."""
+        return self.against.currentData()
+
+    def set_held_out(self, folder: Path | None) -> None:
+        """Compare with ``folder`` (None: the training images), shown as the chosen item."""
+        while self.against.count() > 2:  # one remembered folder at a time
+            self.against.removeItem(1)
+        if folder is None:
+            self.against.setCurrentIndex(0)
+        else:
+            self.against.insertItem(1, f"held-out: {folder.name}", folder)
+            self.against.setItemData(1, str(folder), Qt.ItemDataRole.ToolTipRole)
+            self.against.setCurrentIndex(1)
+        self._against_index = self.against.currentIndex()
+
+    def _on_against(self, index: int) -> None:
+        if index != self.against.count() - 1:  # the training images or the remembered folder
+            self._against_index = index
+            return
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder of images the model never trained on", str(self.held_out or ""))
+        if folder:
+            self.set_held_out(Path(folder))
+        else:  # cancelled: back to what was chosen before
+            self.against.setCurrentIndex(self._against_index)
 
     def _path(self) -> Path | None:
         info = self.session.info
@@ -196,7 +241,8 @@ class QualityView(QWidget):
             return
         self._clear_results()
         self.job = Job("quality", quality_job(path, self.samples.value(), str(self.session.device),
-                                              self.classifier_steps, self.over_steps.isChecked()),
+                                              self.classifier_steps, self.over_steps.isChecked(),
+                                              self.held_out),
                        self)
         self.job.progressed.connect(self._on_progressed)
         self.job.completed.connect(self._on_completed)
