@@ -428,8 +428,8 @@ def _setup(path: Path, n: int, device: str | torch.device, classifier_steps: int
         "conditional": cond, "class_names": list(data.class_names),
         "classifier": {"kind": clf.kind, "held_out": clf.held_out, "cache": note,
                        "feature_dim": int(real.features.shape[1])},
-        "real_images": (f"{n} held-out images of {reference.held_out}, the floor's other "
-                        f"set training images" if held is not None else
+        "real_images": (f"{n} held-out images of {reference.held_out} (the floor compares "
+                        f"them with the training images)" if held is not None else
                         "the run's training data"),
         "fd_real_vs_real": floor, "fd_real_vs_real_n": floor_n,
         "pr_real_vs_real": manifold_floor(real), **_hue_header(real),
