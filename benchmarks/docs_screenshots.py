@@ -29,6 +29,11 @@ def main() -> int:
     w.grab().save(str(args.out / "first_launch.png"))
     generate._on_tile_clicked(args.focus)
     pump(app, 2)
+    deadline = time.monotonic() + 120  # the nearest training images: the data loads once
+    while ("Loading" in generate.focus_panel.nearest_note.text()
+           and time.monotonic() < deadline):
+        pump(app, 0.5)
+    pump(app, 1)
     w.grab().save(str(args.out / "generate_view.png"))
 
     control = tabs["Control"]
