@@ -83,3 +83,49 @@ def test_measure_against_a_held_out_folder(session, readonly_run, tmp_path, qtbo
     view.against.activated.emit(0)
     assert view.held_out is None  # back to the training images; the folder stays listed
     assert view.against.count() == 3
+
+
+def test_follow_new_snapshots_until_cancelled(session, readonly_run, tmp_path, qtbot):
+    run = tmp_path / "run"
+    shutil.copytree(readonly_run, run)
+    snaps = sorted((run / "snapshots").glob("step_*.pt"))
+    assert len(snaps) >= 2
+    later = snaps[-1]
+    aside = tmp_path / later.name
+    later.rename(aside)  # not written yet: training will write it while the view follows
+    session.open_checkpoint(run)
+    view = QualityView(session)
+    qtbot.addWidget(view)
+    view.follow.setChecked(True)
+    assert not view.over_steps.isEnabled()
+    view.samples.setValue(16)
+    view.classifier_steps = 3
+    view.measure.click()
+    assert view.running and not view.follow.isEnabled()
+    qtbot.waitUntil(lambda: view.table.rowCount() == len(snaps) - 1, timeout=60000)
+    assert "following" in view.status.text() and "waiting for the next" in view.status.text()
+    aside.rename(later)  # the training writes its next snapshot
+    qtbot.waitUntil(lambda: view.table.rowCount() == len(snaps), timeout=60000)
+    assert view.fd_plot.isVisibleTo(view)
+    assert any("★ best" in view.table.item(i, 0).text() for i in range(view.table.rowCount()))
+    view.cancel()
+    qtbot.waitUntil(lambda: not view.running, timeout=60000)
+    assert "stopped following" in view.status.text()
+    assert view.table.rowCount() == len(snaps)  # the figures stay
+    assert view.measure.isEnabled() and view.follow.isEnabled()
+    assert (run / "best.json").exists()
+
+
+def test_follow_measures_a_run_being_trained(session, readonly_run, qtbot, monkeypatch):
+    """A live model has no checkpoint file: Measure needs "follow", which takes its run."""
+    from dataclasses import replace
+
+    live = replace(session.info, path=None, live_run=f"{readonly_run} #1", run_dir=readonly_run)
+    monkeypatch.setattr(session, "info", live)
+    view = QualityView(session)
+    qtbot.addWidget(view)
+    assert not view.measure.isEnabled() and "follow new snapshots" in view.status.text()
+    view.follow.setChecked(True)
+    assert view.measure.isEnabled() and str(readonly_run) in view.status.text()
+    view.follow.setChecked(False)
+    assert not view.measure.isEnabled()

@@ -197,6 +197,8 @@ class ModelInfo:
     # For the weights of a run being trained: which run, the same for each of its hand-offs and
     # different for any other run. None for a model opened from a file.
     live_run: str | None = None
+    # The run folder of a run being trained (its snapshots can be measured while it trains).
+    run_dir: Path | None = None
 
     @property
     def z_dim(self) -> int:

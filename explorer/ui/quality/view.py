@@ -1,8 +1,10 @@
 """The Quality tab: FD, precision and recall, class accuracy, coverage and near-copies of the
-open checkpoint, and over a run's snapshots with the best one marked (and openable).
+open checkpoint, and over a run's snapshots with the best one marked (and openable); or, with
+"follow new snapshots", each snapshot as training writes it, with advice on when to stop.
 
-A thin Qt front over the Qt-free ``evaluate_checkpoint``, run as a ``Job``. Progress text
-comes from its step callback; Cancel takes effect at the next step.
+A thin Qt front over the Qt-free ``evaluate_checkpoint`` and ``watch_run``, run as a ``Job``.
+Progress text comes from its step callback; Cancel takes effect at the next step (and ends
+following, keeping what was measured).
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.jobs import CancelToken, Progress, text_steps
-from explorer.core.quality.evaluate import Reference, evaluate_checkpoint, summary_lines
+from explorer.core.quality.evaluate import (
+    Reference,
+    evaluate_checkpoint,
+    summary_lines,
+    watch_run,
+)
 from explorer.ui.quality.hue_bars import HueBars
 from explorer.ui.shell.jobs import Job
 from explorer.ui.shell.session import ModelSession
@@ -69,6 +76,32 @@ def quality_job(path: Path, n: int, device: str, classifier_steps: int, over_ste
     return run
 
 
+# Following a run: evaluations without a lower FD before advising to stop (eval --watch's
+# default), and seconds between looks for a new snapshot.
+FOLLOW_PATIENCE = 3
+FOLLOW_POLL_S = 2.0
+
+
+def follow_job(path: Path, n: int, device: str, classifier_steps: int, held_out: Path | None,
+               on_update: Callable[[dict[str, Any]], None], patience: int = FOLLOW_PATIENCE,
+               poll_s: float = FOLLOW_POLL_S) -> Callable[[Progress, CancelToken], dict[str, Any]]:
+    """The job of Measure with "follow new snapshots": ``watch_run`` until cancelled, handing
+    ``on_update`` (called in the job's thread) the result so far after each snapshot."""
+
+    def newest(r: dict[str, Any]) -> dict[str, Any]:
+        # A copy for the GUI thread, its header naming the newest snapshot, not the first one.
+        steps = [x["step"] for x in r["over_steps"] if "step" in x]
+        return {**r, "over_steps": [*r["over_steps"]], "step": max([r["step"], *steps])}
+
+    def run(progress: Progress, cancel: CancelToken) -> dict[str, Any]:
+        return newest(watch_run(path, n, device, classifier_steps, patience=patience,
+                                poll_s=poll_s, progress=text_steps(progress, cancel),
+                                on_row=lambda _row, r: on_update(newest(r)), should_stop=cancel,
+                                reference=Reference(held_out=held_out)))
+
+    return run
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
@@ -87,6 +120,7 @@ def per_class_text(values: list[float | None], names: list[str]) -> str:
 
 class QualityView(QWidget):
     measured = Signal(object)  # the result dict, once shown
+    followed = Signal(object)  # while following a run: the result so far (from the job's thread)
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,6 +134,14 @@ class QualityView(QWidget):
         self.samples.setRange(2, 100000)
         self.samples.setValue(1000)
         self.over_steps = QCheckBox("over all snapshots")
+        self.follow = QCheckBox("follow new snapshots")
+        self.follow.setToolTip(
+            "Measure each snapshot of the run as training writes it (in this window or in "
+            "another process), mark the best, and advise stopping after "
+            f"{FOLLOW_PATIENCE} measurements without a lower FD. It runs beside the training, "
+            "not in its steps; Cancel stops following and keeps the figures.")
+        self.follow.toggled.connect(self._on_follow_toggled)
+        self.followed.connect(self._on_followed)
         # What the samples are compared with: the run's training images, or a folder of images
         # the model never trained on (the item's data), chosen with the last item.
         self.against = QComboBox()
@@ -158,6 +200,7 @@ class QualityView(QWidget):
         row.addWidget(QLabel("samples"))
         row.addWidget(self.samples)
         row.addWidget(self.over_steps)
+        row.addWidget(self.follow)
         row.addWidget(QLabel("against"))
         row.addWidget(self.against)
         row.addWidget(self.measure)
@@ -214,21 +257,35 @@ class QualityView(QWidget):
             self.against.setCurrentIndex(self._against_index)
 
     def _path(self) -> Path | None:
+        """What Measure measures: the open checkpoint, or when following, the open checkpoint's
+        run or the run being trained."""
         info = self.session.info
-        return None if info is None else info.path
+        if info is None:
+            return None
+        if self.follow.isChecked():
+            return info.path or info.run_dir
+        return info.path
+
+    def _on_follow_toggled(self, on: bool) -> None:
+        self.over_steps.setEnabled(not on)  # following measures every snapshot anyway
+        if not self.running:
+            self._on_model_changed(self.session.info)
 
     def _on_model_changed(self, _info: object) -> None:
         if self.running:
             return  # the figures being measured name their checkpoint when they arrive
         self._clear_results()  # they belong to the model that was open before
         info = self.session.info
+        path = self._path()
         if info is None:
             self._set_status("Open a model to measure its quality.")
-        elif info.path is None:
+        elif path is None:
             self._set_status("The open model is a live training model without a checkpoint "
-                             "file; open a checkpoint to measure its quality.")
+                             "file; open a checkpoint to measure its quality, or tick "
+                             "\"follow new snapshots\" to measure the run's snapshots as "
+                             "training writes them.")
         else:
-            self._set_status(f"Ready: {info.path}")
+            self._set_status(f"Ready: {path}")
         self.measure.setEnabled(self._path() is not None)
 
     def _set_status(self, text: str, error: bool = False) -> None:
@@ -240,16 +297,20 @@ class QualityView(QWidget):
         if path is None or self.running:
             return
         self._clear_results()
-        self.job = Job("quality", quality_job(path, self.samples.value(), str(self.session.device),
-                                              self.classifier_steps, self.over_steps.isChecked(),
-                                              self.held_out),
-                       self)
+        if self.follow.isChecked():
+            fn = follow_job(path, self.samples.value(), str(self.session.device),
+                            self.classifier_steps, self.held_out, self.followed.emit)
+        else:
+            fn = quality_job(path, self.samples.value(), str(self.session.device),
+                             self.classifier_steps, self.over_steps.isChecked(), self.held_out)
+        self.job = Job("quality", fn, self)
         self.job.progressed.connect(self._on_progressed)
         self.job.completed.connect(self._on_completed)
         self.job.failed.connect(self._on_failed)
         self.job.cancelled.connect(self._on_cancelled)
         self.job.finished.connect(self._on_job_finished)
         self.measure.setEnabled(False)
+        self.follow.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.busy.setVisible(True)
         self._set_status("... starting")
@@ -283,7 +344,7 @@ class QualityView(QWidget):
         self._set_status(f"error: {message}", error=True)
 
     def _on_cancelled(self) -> None:
-        self._set_status("cancelled")
+        self._set_status("stopped following" if self.follow.isChecked() else "cancelled")
 
     def _on_job_finished(self) -> None:
         if self.job is not None:
@@ -291,6 +352,7 @@ class QualityView(QWidget):
         self.job = None
         self.busy.setVisible(False)
         self.cancel_button.setEnabled(False)
+        self.follow.setEnabled(True)
         self.measure.setEnabled(self._path() is not None)
 
     def _set_row(self, i: int, cells: tuple[str, ...], hue_note: str | None = None) -> None:
@@ -302,14 +364,31 @@ class QualityView(QWidget):
 
     def _on_open_best(self) -> None:
         best = (self.result or {}).get("best")
-        if not best or self.running:
+        if not best:  # while following, opening it leaves the following going
             return
         try:
             self.session.open_checkpoint(best["path"])
         except CheckpointError as e:
             self._set_status(f"error: {e}", error=True)
 
+    def _on_followed(self, r: dict[str, Any]) -> None:
+        if not self.running:
+            return  # a late update of a job that has ended
+        self._clear_results()
+        self._show(r)
+        rows = r.get("over_steps") or []
+        self._set_status(f"following {r['checkpoint']}: {len(rows)} snapshot"
+                         f"{'s' if len(rows) != 1 else ''} measured, waiting for the next "
+                         "(Cancel stops following)")
+
     def _on_completed(self, r: dict[str, Any]) -> None:
+        self._show(r)
+        done = "stopped following" if "advice" in r else "measured"
+        self._set_status(f"{done} {r['checkpoint']}")
+        self.measured.emit(r)
+
+    def _show(self, r: dict[str, Any]) -> None:
+        """Fill the table, summary and plots with result ``r``."""
         self.result = r
         self.table.horizontalHeaderItem(HUE_COLUMN).setToolTip(hue_tip(r))
         lines = summary_lines(r)
@@ -362,5 +441,3 @@ class QualityView(QWidget):
                     pen=None)
                 self.fd_plot.addItem(self.best_marker)
                 self.open_best.setVisible(True)
-        self._set_status(f"measured {r['checkpoint']}")
-        self.measured.emit(r)

@@ -85,7 +85,8 @@ class LiveModelShare(QObject):
         if pv is None or run is None:
             return
         self._last = time.monotonic()
-        info = replace(run.model, step=pv.step, live_run=f"{run.run_dir} #{self._runs}")
+        info = replace(run.model, step=pv.step, live_run=f"{run.run_dir} #{self._runs}",
+                       run_dir=run.run_dir)
         try:
             renderer = Renderer.from_state(pv.generator_state, info, self.session.device)
         except (RuntimeError, ValueError, KeyError) as e:
