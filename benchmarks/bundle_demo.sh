@@ -1,17 +1,19 @@
 #!/bin/bash
 # Copy a finished Shapes run into resources/demo, the model the window opens on.
 #
-#   bash benchmarks/bundle_demo.sh RUN
+#   bash benchmarks/bundle_demo.sh RUN [SNAPSHOT]
 #
 # RUN is a run folder of `python main.py train` whose directions were computed with the two
-# `directions` commands in README ("The demo model was made with ..."). The bundle keeps the
-# final G_ema snapshot as checkpoint.pt, the config, the log, one preview per 1000 steps, the
-# directions, the attribute model, and the eval classifier already in resources/demo (so FDs
-# stay comparable between demos: they depend on the classifier file).
+# `directions` commands in README ("The demo model was made with ..."), on SNAPSHOT if given.
+# The bundle keeps SNAPSHOT (default: the final G_ema snapshot) as checkpoint.pt, the config,
+# the log, one preview per 1000 steps, the directions, the attribute model, and the eval
+# classifier already in resources/demo (so FDs stay comparable between demos: they depend on the
+# classifier file).
 set -euo pipefail
-run=${1:?usage: bundle_demo.sh RUN}
+run=${1:?usage: bundle_demo.sh RUN [SNAPSHOT]}
 out=resources/demo
-last=$(ls "$run"/snapshots/step_*.pt | sort | tail -1)
+last=${2:-$(ls "$run"/snapshots/step_*.pt | sort | tail -1)}
+[ -f "$last" ] || { echo "error: $last is not a snapshot file" >&2; exit 2; }
 for f in config.json log.jsonl directions.pt attribute_model.pt; do
   [ -f "$run/$f" ] || { echo "error: $run/$f is missing" >&2; exit 2; }
 done
