@@ -9,10 +9,9 @@ sees; look at the PNGs before committing them.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from window_shot import ROOT, open_window, pump, tabs_by_name
+from window_shot import ROOT, open_window, pump, pump_until, tabs_by_name
 
 from explorer.core.demo import DEMO_DIR
 
@@ -29,11 +28,8 @@ def main() -> int:
     w.grab().save(str(args.out / "first_launch.png"))
     generate._on_tile_clicked(args.focus)
     pump(app, 2)
-    deadline = time.monotonic() + 120  # the nearest training images: the data loads once
-    while ("Loading" in generate.focus_panel.nearest_note.text()
-           and time.monotonic() < deadline):
-        pump(app, 0.5)
-    pump(app, 1)
+    # The nearest training images: the data loads once.
+    pump_until(app, lambda: "Loading" not in generate.focus_panel.nearest_note.text(), 120)
     w.grab().save(str(args.out / "generate_view.png"))
 
     control = tabs["Control"]
@@ -53,10 +49,7 @@ def main() -> int:
     w.tabs.setCurrentWidget(quality)
     pump(app, 1)
     quality.start()
-    deadline = time.monotonic() + 600
-    while quality.running and time.monotonic() < deadline:
-        pump(app, 0.5)
-    pump(app, 1)
+    pump_until(app, lambda: not quality.running, 600)
     w.grab().save(str(args.out / "quality_view.png"))
 
     w.open_run_folder(DEMO_DIR)  # the Train view with the demo's whole loss log

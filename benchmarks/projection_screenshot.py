@@ -23,7 +23,7 @@ from pathlib import Path
 
 os.environ["HOME"] = tempfile.mkdtemp(prefix="latent-lab-shot-")
 
-from window_shot import ROOT, open_window, pump, tabs_by_name  # noqa: E402
+from window_shot import ROOT, open_window, pump, pump_until, tabs_by_name  # noqa: E402
 
 from explorer.core.directions.direction import find_direction  # noqa: E402
 
@@ -43,9 +43,7 @@ def main() -> int:
     if not generate.project_image(args.image):
         print("error: the window refused the image", file=sys.stderr)
         return 1
-    while generate.projector.busy() and time.monotonic() - t0 < 600:
-        pump(app, 0.2)
-    pump(app, 1)
+    pump_until(app, lambda: not generate.projector.busy(), 600, step=0.2)
     print(f"projected in {time.monotonic() - t0:.1f} s: {generate.status.text()}")
     w.tabs.setCurrentWidget(control)
     pump(app, 2)

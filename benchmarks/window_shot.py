@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -26,6 +27,15 @@ def pump(app: QApplication, seconds: float) -> None:
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.02)
+
+
+def pump_until(app: QApplication, done: Callable[[], bool], seconds: float,
+               step: float = 0.5) -> None:
+    """Let the window work until ``done()`` or ``seconds`` pass, then one more second."""
+    end = time.monotonic() + seconds
+    while not done() and time.monotonic() < end:
+        pump(app, step)
+    pump(app, 1)
 
 
 def open_window(settings_file: Path, checkpoint: str | Path | None = None,

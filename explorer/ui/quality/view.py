@@ -286,7 +286,7 @@ class QualityView(QWidget):
                              "training writes them.")
         else:
             self._set_status(f"Ready: {path}")
-        self.measure.setEnabled(self._path() is not None)
+        self.measure.setEnabled(path is not None)
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet("color: #c62828;" if error else "")
@@ -383,7 +383,7 @@ class QualityView(QWidget):
 
     def _on_completed(self, r: dict[str, Any]) -> None:
         self._show(r)
-        done = "stopped following" if "advice" in r else "measured"
+        done = "stopped following" if self.follow.isChecked() else "measured"
         self._set_status(f"{done} {r['checkpoint']}")
         self.measured.emit(r)
 
