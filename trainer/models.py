@@ -338,7 +338,10 @@ class MinibatchStd(nn.Module):
         n, c, h, w = x.shape
         g = self.group if n % self.group == 0 else n
         y = x.float().view(n // g, g, c, h, w)
-        std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
+        # The variance written out: torch's var over this middle dimension takes a slow strided
+        # path on the CPU (6.5 ms against 0.65 ms, forward and backward, for 64 x 128 x 4 x 4).
+        d = y - y.mean(dim=1, keepdim=True)
+        std = ((d * d).mean(dim=1) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
         plane = std.repeat_interleave(g).view(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
         return torch.cat([x, plane], dim=1)
 
