@@ -21,6 +21,14 @@ def test_the_schedule_is_flat_then_falls_linearly_to_zero():
     assert lr_factor(0, 100, 1.0) == 1.0 and lr_factor(50, 100, 1.0) == pytest.approx(0.5)
 
 
+def test_the_decay_can_stop_at_a_fraction_of_the_rate():
+    assert lr_factor(60, 100, 0.4, 0.3) == 1.0
+    assert lr_factor(80, 100, 0.4, 0.3) == pytest.approx(0.65)  # halfway from 1 to 0.3
+    assert lr_factor(100, 100, 0.4, 0.3) == pytest.approx(0.3)
+    assert lr_factor(130, 100, 0.4, 0.3) == pytest.approx(0.3)
+    assert lr_factor(80, 100, 0.0, 0.3) == 1.0  # no decay: the floor does nothing
+
+
 def _weights(run):
     d = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
     return d["G"], d["D"], d["opt_G"]["param_groups"][0]["lr"]
@@ -53,18 +61,20 @@ def test_resume_may_change_the_steps_and_decay_but_nothing_else(tmp_path, capsys
     capsys.readouterr()
     assert main(["train", "--resume", str(run), "--steps", "4", "--lr", "0.1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "only --steps, --lr-decay and --device can change (got --lr)" in err
+    assert "only --steps, --lr-decay, --lr-decay-to and --device can change (got --lr)" in err
     assert len(err.splitlines()) == 1
     assert main(["train", "--resume", str(run), "--lr-decay", "1.5"]) == 2
     assert "lr_decay must be" in capsys.readouterr().err
-    assert main(["train", "--resume", str(run), "--steps", "4", "--lr-decay", "0.5"]) == 0
+    assert main(["train", "--resume", str(run), "--steps", "4", "--lr-decay", "0.5",
+                 "--lr-decay-to", "0.25"]) == 0
     saved = json.loads((run / "config.json").read_text())["train"]
-    assert saved["steps"] == 4 and saved["lr_decay"] == 0.5
+    assert saved["steps"] == 4 and saved["lr_decay"] == 0.5 and saved["lr_decay_to"] == 0.25
     d = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
     assert json.loads(d["config"])["train"]["lr_decay"] == 0.5
 
 
 def test_old_configs_load_with_a_constant_rate(tiny_cfg):
     d = tiny_cfg.to_dict()
-    del d["train"]["lr_decay"]
-    assert type(tiny_cfg).from_dict(d).train.lr_decay == 0.0
+    del d["train"]["lr_decay"], d["train"]["lr_decay_to"]
+    old = type(tiny_cfg).from_dict(d).train
+    assert old.lr_decay == 0.0 and old.lr_decay_to == 0.0

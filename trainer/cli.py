@@ -107,7 +107,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 # What --resume may change: when the run ends and how its learning rate falls. Everything else
 # (the data, the model, the optimiser) is the run's own, read from its checkpoint.
-RESUME_FLAGS = ("train.steps", "train.lr_decay", "train.device")
+RESUME_FLAGS = ("train.steps", "train.lr_decay", "train.lr_decay_to", "train.device")
 
 
 def resume_changes(args: argparse.Namespace) -> dict[str, object]:
@@ -124,8 +124,10 @@ def resume_changes(args: argparse.Namespace) -> dict[str, object]:
     if args.config or args.preset:
         refused.append("--config" if args.config else "--preset")
     if refused:
-        raise ConfigError(f"--resume continues a run with its own settings; only --steps, "
-                          f"--lr-decay and --device can change (got {', '.join(refused)})")
+        allowed = [spec.flag for spec in config_flags() if spec.key in RESUME_FLAGS]
+        raise ConfigError(f"--resume continues a run with its own settings; only "
+                          f"{', '.join(allowed[:-1])} and {allowed[-1]} can change "
+                          f"(got {', '.join(refused)})")
     return changes
 
 

@@ -174,6 +174,11 @@ class TrainConfig:
              "(default 0: constant; sngan preset: 0.4)",
         tip="both learning rates fall linearly to zero over this fraction of the run's final "
             "steps; it settles the generator (sharper samples, a better average); 0 = constant")
+    lr_decay_to: float = param(
+        0.0, number(0, 1, hi_open=True), form="model", label="Decay down to",
+        help="the fraction of the learning rates that the decay ends at (default 0)",
+        tip="where the decay ends, as a fraction of the learning rates: 0 falls to zero, 0.3 "
+            "stops at 30% of them")
     betas: tuple[float, float] = param((0.5, 0.9), pair(0, 1, hi_open=True), form="model",
                                        label="Adam betas", help="Adam's beta1 and beta2")
     n_critic: int = param(2, ints(1, 100), form="model", label="Critic steps",

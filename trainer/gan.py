@@ -88,7 +88,7 @@ class GAN:
         t = self.cfg.train
         bs, z_dim = t.batch_size, self.cfg.model.z_dim
         if t.lr_decay:
-            f = lr_factor(self.step, t.steps, t.lr_decay)
+            f = lr_factor(self.step, t.steps, t.lr_decay, t.lr_decay_to)
             for opt, lr in ((self.opt_G, t.lr), (self.opt_D, t.lr_critic or t.lr)):
                 for group in opt.param_groups:
                     group["lr"] = lr * f
@@ -248,10 +248,11 @@ def ema_decay_at(step: int, decay: float) -> float:
     return min(decay, 1.0 - 1.0 / (1.0 + EMA_RAMPUP * step))
 
 
-def lr_factor(step: int, steps: int, decay: float) -> float:
-    """The learning rates' multiplier at ``step`` of ``steps``: 1, then linearly down to 0 over
-    the final ``decay`` fraction of the run (never below 0 if a run goes past its steps)."""
+def lr_factor(step: int, steps: int, decay: float, to: float = 0.0) -> float:
+    """The learning rates' multiplier at ``step`` of ``steps``: 1, then linearly down to ``to``
+    over the final ``decay`` fraction of the run (never below ``to`` if a run goes past its
+    steps)."""
     start = steps * (1.0 - decay)
     if step < start or decay <= 0:
         return 1.0
-    return max(0.0, (steps - step) / (steps - start))
+    return to + (1.0 - to) * max(0.0, (steps - step) / (steps - start))

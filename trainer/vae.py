@@ -96,7 +96,7 @@ class VAE:
         t = self.cfg.train
         if t.lr_decay:
             for group in self.opt.param_groups:
-                group["lr"] = t.lr * lr_factor(self.step, t.steps, t.lr_decay)
+                group["lr"] = t.lr * lr_factor(self.step, t.steps, t.lr_decay, t.lr_decay_to)
         x, labels = data.batch(t.batch_size, self.rng)
         y = self._one_hot(labels)
         self.E.train()
