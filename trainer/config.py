@@ -171,9 +171,10 @@ class TrainConfig:
     lr_decay: float = param(
         0.0, number(0, 1), form="model", label="Learning-rate decay",
         help="fraction of the final steps over which both learning rates fall linearly to 0 "
-             "(default 0: constant; sngan preset: 0.4)",
-        tip="both learning rates fall linearly to zero over this fraction of the run's final "
-            "steps; it settles the generator (sharper samples, a better average); 0 = constant")
+             "(or to --lr-decay-to) (default 0: constant; sngan preset: 0.4)",
+        tip="both learning rates fall linearly to zero (or to \"Decay down to\") over this "
+            "fraction of the run's final steps; it settles the generator (sharper samples, a "
+            "better average); 0 = constant")
     lr_decay_to: float = param(
         0.0, number(0, 1, hi_open=True), form="model", label="Decay down to",
         help="the fraction of the learning rates that the decay ends at (default 0)",
