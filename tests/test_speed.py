@@ -65,14 +65,53 @@ def test_failed_compile_falls_back_to_eager_and_says_so(tiny_cfg, tmp_path, monk
     assert type(events[-1]).__name__ == "Finished" and events[-1].reason == "completed"
 
 
-def test_bf16_step_runs_and_logs_float32(tiny_cfg):
+def test_bf16_step_runs_and_logs_float32(tiny_cfg, monkeypatch):
+    monkeypatch.setattr(speed, "native_bf16", lambda device: False)
     # 16 px: a generator with a middle layer, whose bf16 output feeds the RGB layer
     gan, data = _gan(tiny_cfg, size=16, precision="bf16")
-    assert gan.step_impl.endswith("bf16 scores, fp32 penalty") and "meant for GPUs" in gan.notes[0]
+    assert gan.step_impl.endswith("bf16 scores, fp32 penalty") and "emulated" in gan.notes[0]
     for _ in range(2):
         stats = gan.train_step(data)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in stats.values())
     assert all(p.dtype == torch.float32 for p in gan.D.parameters())
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_on_a_cpu_with_bf16_units(tiny_cfg, monkeypatch, native):
+    monkeypatch.setattr(speed, "native_bf16", lambda device: native and device.type == "cpu")
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert speed.resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    assert speed.resolve_precision("auto", cuda) == "fp32"
+    assert speed.resolve_precision("fp32", cpu) == "fp32"
+    assert speed.resolve_precision("bf16", cpu) == "bf16"
+    cfg = tiny_cfg.with_changes(model={"arch": "sngan", "upsample": "nearest"},
+                                train={"loss": "hinge", "n_critic": 1})
+    gan, data = _gan(cfg, precision="auto")
+    assert gan.cfg.train.precision == "auto"  # the config keeps the setting, the run resolves it
+    assert gan.precision == ("bf16" if native else "fp32")
+    assert gan.step_impl.endswith("bf16" if native else "fp32")
+    assert any("precision auto: bf16" in n for n in gan.notes) == native
+    stats = gan.train_step(data)
+    assert all(torch.isfinite(v) for v in stats.values())
+
+
+def test_presets_choose_their_precision():
+    from trainer.config import RunConfig, apply_preset
+
+    assert apply_preset(RunConfig(), "sngan").train.precision == "auto"
+    for name in ("cpu-fast", "reference", "vae"):  # the course's loop as it was; the VAE fp32
+        cfg = apply_preset(apply_preset(RunConfig(), "sngan"), name)
+        assert cfg.train.precision == "fp32", name
+
+
+def test_native_bf16_is_false_off_the_cpu_and_when_the_probe_fails(monkeypatch):
+    assert speed.native_bf16(torch.device("cuda")) is False
+
+    def broken():
+        raise RuntimeError("cpuinfo failed")
+
+    monkeypatch.setattr(speed.torch.cpu, "_is_amx_tile_supported", broken, raising=False)
+    assert speed.native_bf16(torch.device("cpu")) is False
 
 
 def test_unsupported_precision_is_a_clear_error(monkeypatch):

@@ -172,7 +172,10 @@ def test_bad_field_shown_at_field_and_start_disabled(window):
     assert form.config().train.batch_size == 32
 
 
-def test_precision_and_compile_choices_reach_the_run(qtbot, window, tiny_cfg):
+def test_precision_and_compile_choices_reach_the_run(qtbot, window, tiny_cfg, monkeypatch):
+    from trainer import speed
+
+    monkeypatch.setattr(speed, "native_bf16", lambda device: False)  # a CPU that emulates bf16
     tv = window.train_view
     form = tv.form
     tv.form.set_config(_long(tiny_cfg, compile="off"))
@@ -184,14 +187,23 @@ def test_precision_and_compile_choices_reach_the_run(qtbot, window, tiny_cfg):
     impl = "explicit gradient penalty, eager, bf16 scores, fp32 penalty"
     assert impl in tv.display.message.text()
     notes = tv.display.notes
-    qtbot.waitUntil(lambda: "meant for GPUs" in notes.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "emulated" in notes.text(), timeout=5000)
     tv.stop_button.click()
     _wait_idle(qtbot, tv)
     # the note outlives the messages that follow it
-    assert "Stopped" in tv.display.message.text() and "meant for GPUs" in notes.text()
+    assert "Stopped" in tv.display.message.text() and "emulated" in notes.text()
     assert not notes.isHidden()
     saved = json.loads((tv.run_dir / "config.json").read_text())["train"]
     assert (saved["precision"], saved["compile"]) == ("bf16", "off")
+
+
+def test_presets_set_the_precision_row(window):
+    form = window.train_view.form
+    form.preset.setCurrentIndex(form.preset.findData("sngan"))
+    assert form.precision.currentData() == "auto"
+    assert "bf16 where the CPU has bf16 units" in form.precision.currentText()
+    form.preset.setCurrentIndex(form.preset.findData("cpu-fast"))
+    assert form.precision.currentData() == "fp32" and form.config().train.precision == "fp32"
 
 
 def test_preset_switches_to_custom_when_edited(window):

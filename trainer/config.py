@@ -41,7 +41,7 @@ AUGMENT = ("auto", "ada", "off")
 UPSAMPLES = ("transposed", "nearest")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMPILE = ("auto", "on", "off")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class ConfigError(UserError, ValueError):
@@ -219,15 +219,22 @@ class TrainConfig:
             "be compiled runs eager",
         names={"auto": "auto (on a CUDA GPU)", "on": "on (any device)", "off": "off (eager)"})
     # "bf16": autocast the critic's scores and the generator to bfloat16, the gradient penalty
-    # stays float32 (for GPUs; critic-gradient error 0.28% at 32 px against float64, 1e-6 for
-    # fp32, as README says; opt-in until a run shows it harmless).
+    # stays float32 (critic-gradient error 0.28% at 32 px against float64, 1e-6 for fp32, as
+    # README says). "auto": bf16 on a CPU with bf16 matrix units (AMX), where it cut the SN-GAN
+    # step by a quarter and learnt as fast per step (docs/recipes.md), fp32 elsewhere; the
+    # sngan preset takes it, the course presets keep fp32 (trainer/speed.py: resolve_precision).
     precision: str = param(
         "fp32", one_of(PRECISIONS), form="run", label="Precision",
-        help="fp32 (default) or bf16 autocast of the critic's scores and the generator (for "
-             "GPUs; the penalty stays fp32; critic-gradient error 0.28% at 32 px against "
-             "float64, 1e-6 for fp32)",
-        names={"fp32": "fp32 (exact)",
-               "bf16": "bf16 scores, fp32 penalty (for GPUs; ~0.3% gradient error)"})
+        help="auto = bf16 on a CPU with bf16 matrix units (Intel AMX), fp32 elsewhere; fp32 "
+             "(the default outside the sngan preset); or bf16 autocast of the critic's scores "
+             "and the generator (the gradient penalty stays fp32: critic-gradient error 0.28% "
+             "at 32 px against float64, 1e-6 for fp32)",
+        tip="bf16 runs the convolutions in bfloat16: about a quarter less time per step on a "
+            "CPU with bf16 matrix units, much slower on one without; auto picks it only where "
+            "it is fast",
+        names={"auto": "auto (bf16 where the CPU has bf16 units)",
+               "fp32": "fp32 (exact)",
+               "bf16": "bf16 scores, fp32 penalty (~0.3% gradient error)"})
     # Differentiable augmentation of what the critic sees, its strength adapted to the overfitting
     # signal r (trainer/augment.py). "auto": on for datasets under AUGMENT_AUTO_IMAGES images.
     augment: str = param(
@@ -366,7 +373,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "sngan": {
         "model": {"arch": "sngan", "z_dim": 128, "width": 32, "mbstd": 4, "upsample": "nearest"},
         "train": {"loss": "hinge", "batch_size": 32, "lr": 1e-3, "lr_critic": 1e-3, "lr_decay": 0.4,
-                  "betas": (0.5, 0.999), "n_critic": 1, "class_loss": 0.5},
+                  "betas": (0.5, 0.999), "n_critic": 1, "class_loss": 0.5, "precision": "auto"},
     },
 }
 # The VAE: Adam at 1e-3 (the usual VAE rate; no adversary to keep in balance), a z of 32 (the
@@ -376,13 +383,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 PRESETS["vae"] = {
     "model": {"arch": "vae", "z_dim": 32, "width": 32, "mbstd": 0, "upsample": "transposed"},
     "train": {"batch_size": 64, "lr": 1e-3, "betas": (0.9, 0.999), "lr_decay": 0.2, "beta": 1.0,
-              "loss": "wgan-gp", "lr_critic": None, "class_loss": 0.0, "n_critic": 2},
+              "loss": "wgan-gp", "lr_critic": None, "class_loss": 0.0, "n_critic": 2,
+              "precision": "fp32"},
 }
 # The course presets are WGAN-GP with the DCGAN pair; naming that keeps a switch of preset from
 # leaving another recipe's model or loss behind.
 for _name in ("cpu-fast", "reference"):
     PRESETS[_name]["model"].update(arch="dcgan", mbstd=0, upsample="transposed")
-    PRESETS[_name]["train"].update(loss="wgan-gp", lr_critic=None, class_loss=0.0, lr_decay=0.0)
+    PRESETS[_name]["train"].update(loss="wgan-gp", lr_critic=None, class_loss=0.0, lr_decay=0.0,
+                                   precision="fp32")
 
 
 # Why each device gets its default, for the form and --help (docs/recipes.md has the figures).

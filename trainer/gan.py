@@ -8,6 +8,7 @@ resumed run continues exactly.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import torch
@@ -49,11 +50,15 @@ class GAN:
         # device and moves every step without a host sync; n_images = 0 (unknown) means large.
         self.augmenting = augment_on(t.augment, n_images or 1 << 30)
         self.aug_p = torch.zeros((), device=device)
-        speed.check_precision(t.precision, device)
+        # The precision the step computes in ("auto" resolved for this device); the losses see
+        # it in place of the setting, which the config keeps.
+        self.precision = speed.resolve_precision(t.precision, device)
+        speed.check_precision(self.precision, device)
+        t_step = dataclasses.replace(t, precision=self.precision)
         # What the step runs through: the losses as modules (trainer/speed.py); under torchrun the
         # critic loss and the generator in DDP wrappers (gradients averaged across processes).
         # State is always read from the plain G and D.
-        critic_loss: nn.Module = speed.CriticLoss(self.D, t)
+        critic_loss: nn.Module = speed.CriticLoss(self.D, t_step)
         self._G: nn.Module = self.G
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -63,7 +68,7 @@ class GAN:
         # Notes for the user (start-up advice, a compile that fell back to eager); the loop
         # reports new ones as Notice events.
         mode = speed.compile_mode(t.compile, device, self.dist.enabled)
-        self.notes: list[str] = speed.startup_notes(mode, t.precision, device)
+        self.notes: list[str] = speed.startup_notes(mode, t.precision, self.precision, device)
         if self.augmenting:
             why = (f"{n_images} training images, under {AUGMENT_AUTO_IMAGES}"
                    if t.augment == "auto" else "augment: ada")
@@ -76,7 +81,7 @@ class GAN:
         # The critic's weights are constants in the generator step (so the plain critic, not a
         # DDP wrapper, which would wait for critic gradients that never come).
         self._gen_step = speed.LossRunner(
-            "generator loss", speed.GeneratorLoss(self._G, self.D, t), self.opt_G, mode,
+            "generator loss", speed.GeneratorLoss(self._G, self.D, t_step), self.opt_G, mode,
             self.notes)
         self.rng = torch.Generator(device=device).manual_seed(self._rank_seed(0))
         self.images_per_step = t.batch_size * t.n_critic  # real images through the critic
@@ -100,7 +105,7 @@ class GAN:
             real, labels = data.batch(bs, self.rng)
             y = self._one_hot(labels)
             z = torch.randn(bs, z_dim, device=self.device, generator=self.rng)
-            with torch.no_grad(), speed.autocast(t.precision, self.device):
+            with torch.no_grad(), speed.autocast(self.precision, self.device):
                 fake = self._G(z, y)
             eps = (torch.rand(bs, device=self.device, generator=self.rng)
                    if t.loss == "wgan-gp" else None)
@@ -131,7 +136,7 @@ class GAN:
     @property
     def step_impl(self) -> str:
         """How the step runs, for the user: "explicit gradient penalty, eager, fp32"."""
-        return speed.describe(self._critic_step, self.cfg.train.precision)
+        return speed.describe(self._critic_step, self.precision)
 
     @property
     def fallback_notes(self) -> list[str]:

@@ -431,10 +431,10 @@ def _weights_finite(gan: Model) -> bool:
     return not any_rank(not finite, gan.dist, gan.device)
 
 
-def _nan_advice(t: TrainConfig, arch: str = "dcgan") -> str:
-    """What to change before resuming, for the loss and precision in use."""
+def _nan_advice(t: TrainConfig, arch: str = "dcgan", precision: str = "fp32") -> str:
+    """What to change before resuming, for the loss and the precision computed in."""
     tips = ["Lower the learning rate"]
-    if t.precision != "fp32":
+    if precision != "fp32":
         tips.append("train in fp32")
     if t.loss != "wgan-gp" and arch != "vae":
         tips.append("use the WGAN-GP loss, the most stable one here")
@@ -444,7 +444,7 @@ def _nan_advice(t: TrainConfig, arch: str = "dcgan") -> str:
 def _nan_failure(gan: Model, run_dir: Path, last_good: int | None) -> Failed:
     """Stop on a NaN/inf: roll back to the checkpoint (always finite: nothing else is saved)."""
     bad = gan.step
-    advice = _nan_advice(gan.cfg.train, gan.cfg.model.arch)
+    advice = _nan_advice(gan.cfg.train, gan.cfg.model.arch, gan.precision)
     ckpt = RunFolder(run_dir).checkpoint
     state = None
     if last_good is not None and ckpt.is_file():

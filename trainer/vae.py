@@ -83,7 +83,8 @@ class VAE:
                                     betas=t.betas, fused=device.type == "cuda")
         self.aug_p = torch.zeros((), device=device)
         self.notes: list[str] = []
-        if t.compile == "on" or t.precision != "fp32":
+        self.precision = "fp32"
+        if t.compile == "on" or t.precision == "bf16":
             self.notes.append("a VAE trains eager in fp32: the compile and precision settings "
                               "apply to GANs")
         self._n_startup_notes = len(self.notes)

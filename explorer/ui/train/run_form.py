@@ -314,6 +314,7 @@ class RunForm(QWidget):
             select(self.upsample, PRESETS[name]["model"]["upsample"])
             if "loss" in PRESETS[name]["train"]:  # the VAE's preset has no GAN loss
                 select(self.loss, PRESETS[name]["train"]["loss"])
+            select(self.precision, PRESETS[name]["train"]["precision"])
         finally:
             self._filling = False
         self._on_field_changed()
