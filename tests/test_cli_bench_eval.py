@@ -152,6 +152,22 @@ def test_time_to_quality_reports_each_recipe(tmp_path, capsys):
     assert e.value.code == 2
 
 
+def test_time_to_quality_precision_overrides_every_preset(tmp_path, capsys):
+    """--precision replaces each preset's own (sngan's is auto, cpu-fast's fp32); the JSON
+    records the precision the run resolved to."""
+    out = tmp_path / "ttq.json"
+    assert main(["bench", "--time-to-quality", "sngan,cpu-fast", "--precision", "bf16",
+                 "--budget", "1", "--eval-every", "1", "--n-eval", "32", "--size", "8",
+                 "--n-images", "64", "--classifier-steps", "5", "--device", "cpu",
+                 "--threads", "1", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert [(x["config"]["train"]["precision"], x["precision"]) for x in r["recipes"]] == [
+        ("bf16", "bf16"), ("bf16", "bf16")]
+    assert "bf16" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["bench", "--time-to-quality", "sngan", "--precision", "fp16"])
+
+
 def test_time_to_quality_plans_a_decaying_run_to_each_budget(tmp_path, capsys):
     """sngan's lr decays over its run's end: each budget is a fresh run whose step count is
     planned from its speed, so the decay ends with the budget."""

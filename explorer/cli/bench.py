@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import write_report
-from trainer.config import DEVICES
+from trainer.config import DEVICES, PRECISIONS
 from trainer.errors import UserError
 
 
@@ -92,6 +92,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("--n-eval", type=int, default=1000, help="samples per evaluation")
     q.add_argument("--stop-at", type=float, default=None,
                    help="stop a recipe once its class accuracy reaches this (e.g. 0.95)")
+    q.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="train every recipe in this precision instead of its preset's (auto: "
+                   "bf16 where the CPU has bf16 units, fp32 elsewhere)")
     q.add_argument("--dataset", choices=("shapes", "folder"), default="shapes")
     q.add_argument("--data-path", default="", help="image folder (with --dataset folder)")
     q.add_argument("--n-images", type=int, default=None, help="Shapes images (default 20000)")
@@ -170,19 +173,21 @@ def _run_time_to_quality(args: argparse.Namespace, device: Any) -> int:
     base = RunConfig(data=data_cfg)
     if args.width:
         base = base.with_changes(model={"width": args.width})
+    overrides = {"train": {"precision": args.precision}} if args.precision else None
     result = time_to_quality(args.time_to_quality, base, data, clf, real, args.budget,
-                             args.eval_every, device, stop_at=args.stop_at, progress=say)
+                             args.eval_every, device, stop_at=args.stop_at,
+                             overrides=overrides, progress=say)
     result["system"] = system_info(device)
     result["classifier"] = {"cache": note, "held_out": clf.held_out}
     lines = [f"{'recipe':<10} {'budget':>7} " + " ".join(f"{t:>8}" for t in result["thresholds"])
-             + f" {'steps/s':>8} {'last acc':>9} {'last FD':>8}"]
+             + f" {'steps/s':>8} {'last acc':>9} {'last FD':>8} {'precision':>9}"]
     for r in result["recipes"]:
         cells = [("-" if v is None else f"{v['seconds']:.0f} s") for v in r["reached"].values()]
         last = r["curve"][-1]
         lines.append(f"{r['recipe']:<10} {r['budget_s']:>6.0f}s "
                      + " ".join(f"{c:>8}" for c in cells)
                      + f" {r['steps_per_s']:>8.1f} {last['accuracy'] or 0:>9.1%} "
-                     f"{last['fd']:>8.1f}")
+                     f"{last['fd']:>8.1f} {r['precision']:>9}")
     return write_report(args.out, result, "\n".join(lines))
 
 

@@ -83,7 +83,7 @@ def run_recipe(recipe: str, base: RunConfig, data: Any, clf: EvalClassifier, rea
         reached[f"{th:.0%}"] = None if hit is None else {"seconds": hit["seconds"],
                                                          "step": hit["step"]}
     return {"recipe": recipe, "budget_s": budget_s, "config": gan.cfg.to_dict(),
-            "step_impl": gan.step_impl,
+            "step_impl": gan.step_impl, "precision": gan.precision,
             "reached": reached, "curve": curve,
             "steps_per_s": round(gan.step / max(trained, 1e-9), 2)}
 
@@ -97,15 +97,17 @@ def _planned(cfg: RunConfig, step: int, trained_s: float, budget_s: float) -> Ru
 def time_to_quality(recipes: list[str], base: RunConfig, data: Any, clf: EvalClassifier,
                     real: RealSet, budgets_s: list[float], eval_every_s: float,
                     device: torch.device, stop_at: float | None = None,
+                    overrides: dict[str, dict[str, Any]] | None = None,
                     progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Each recipe trained once per budget, a fresh run each (a planned run's decay ends with
-    its budget, so a 2-minute and a 10-minute training differ all along)."""
+    its budget, so a 2-minute and a 10-minute training differ all along). ``overrides``
+    (section -> fields) apply to every recipe after its preset."""
     floor, _ = noise_floor(real)
     return {"thresholds": [f"{t:.0%}" for t in THRESHOLDS], "budgets_s": budgets_s,
             "eval_every_s": eval_every_s, "n_eval": len(real.features),
             "fd_real_vs_real": round(floor, 3),
             "recipes": [run_recipe(r, base, data, clf, real, b, eval_every_s, device,
-                                   stop_at=stop_at, progress=progress)
+                                   overrides=overrides, stop_at=stop_at, progress=progress)
                         for r in recipes for b in budgets_s]}
 
 
