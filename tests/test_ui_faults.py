@@ -12,7 +12,14 @@ import pytest
 import torch
 from PySide6.QtCore import QPoint, QSettings
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QGroupBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QStyle,
+    QStyleOptionComboBox,
+)
 
 from explorer.core.directions.direction import Direction
 from explorer.core.latent.export import file_stem
@@ -96,6 +103,25 @@ def test_train_view_fits_small_screens_without_overlap(qtbot, window, readonly_r
     tv.form_scroll.ensureWidgetVisible(tv.form.run_dir_edit)  # the Run group's last row
     x, y, w, h = _rect_in(tv.form.run_dir_edit, tv.form_scroll.viewport())
     assert y >= 0 and y + h <= tv.form_scroll.viewport().height()
+
+
+def test_form_choices_read_whole_on_a_small_screen(qtbot, window):
+    """At 1024 x 640 the precision and model rows showed 'auto (bf16 where the CPU has bf1' and
+    'SN-GAN (spectral norm, projecti': every choice of every form row must read whole (the
+    tooltips carry the longer explanations)."""
+    window.show()
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (1024, 640), timeout=TIMEOUT)
+    combos = window.train_view.form.findChildren(QComboBox)
+    assert len(combos) >= 8
+    for combo in combos:
+        opt = QStyleOptionComboBox()
+        combo.initStyleOption(opt)
+        field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                             QStyle.SubControl.SC_ComboBoxEditField, combo)
+        for i in range(combo.count()):
+            text = combo.itemText(i)
+            assert combo.fontMetrics().horizontalAdvance(text) <= field.width(), text
 
 
 def test_slider_rows_and_long_model_names_fit_a_small_window(qtbot, window, trained_run):

@@ -201,7 +201,7 @@ def test_presets_set_the_precision_row(window):
     form = window.train_view.form
     form.preset.setCurrentIndex(form.preset.findData("sngan"))
     assert form.precision.currentData() == "auto"
-    assert "bf16 where the CPU has bf16 units" in form.precision.currentText()
+    assert "bf16 where it is fast" in form.precision.currentText()
     form.preset.setCurrentIndex(form.preset.findData("cpu-fast"))
     assert form.precision.currentData() == "fp32" and form.config().train.precision == "fp32"
 

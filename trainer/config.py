@@ -108,7 +108,7 @@ class ModelConfig:
                       "class-conditional BatchNorm generator; the sngan preset's), or vae "
                       "(a variational autoencoder whose decoder is the DCGAN generator)",
                       names={"dcgan": "DCGAN (convolutional)", "mlp": "MLP (fully connected)",
-                             "sngan": "SN-GAN (spectral norm, projection critic)",
+                             "sngan": "SN-GAN (projection critic)",
                              "vae": "VAE (variational autoencoder)"})
     z_dim: int = param(64, ints(1, 1024), form="model", label="z size",
                        help="length of the latent vector z")
@@ -232,9 +232,9 @@ class TrainConfig:
         tip="bf16 runs the convolutions in bfloat16: about a quarter less time per step on a "
             "CPU with bf16 matrix units, much slower on one without; auto picks it only where "
             "it is fast",
-        names={"auto": "auto (bf16 where the CPU has bf16 units)",
+        names={"auto": "auto (bf16 where it is fast)",
                "fp32": "fp32 (exact)",
-               "bf16": "bf16 scores, fp32 penalty (~0.3% gradient error)"})
+               "bf16": "bf16 (fp32 penalty)"})
     # Differentiable augmentation of what the critic sees, its strength adapted to the overfitting
     # signal r (trainer/augment.py). "auto": on for datasets under AUGMENT_AUTO_IMAGES images.
     augment: str = param(
