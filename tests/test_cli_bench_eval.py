@@ -3,8 +3,10 @@
 import json
 
 import pytest
+import torch
 
 from main import main
+from trainer.speed import resolve_precision
 
 
 def test_eval_writes_valid_json_and_reuses_its_classifier(trained_run, tmp_path, capsys):
@@ -105,6 +107,12 @@ def test_bench_tiny_config_writes_json(tmp_path, capsys):
         assert {"ms_per_gen_step", "gen_steps_per_s", "real_images_per_s",
                 "peak_memory_mib"} <= set(loop)
     assert "speedup_vs_reference" in c["train"]["ours_explicit"]
+    # Each loop says the precision it ran in; the SN-GAN loop takes the sngan preset's ("auto"
+    # resolves per CPU), so the bench times the step a default run takes.
+    assert c["train"]["reference"]["precision"] == "fp32"
+    assert c["train"]["ours_explicit"]["precision"] == "fp32"
+    assert c["train"]["ours_sngan"]["precision"] == resolve_precision("auto",
+                                                                      torch.device("cpu"))
     assert {"render_1_ms", "render_64_ms", "slider_ms", "gif_60_frames_ms"} <= set(c["render"])
     assert set(c["gp_grad_rel_error_vs_fp64"]) == {"autograd_fp32", "explicit_fp32"}
     assert "ours_explicit" in capsys.readouterr().out

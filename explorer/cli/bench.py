@@ -196,7 +196,7 @@ def format_table(result: dict[str, Any]) -> str:
     lines = [f"device {s['device']} ({s.get('gpu') or s['cpu']}), torch {s['torch']}, "
              f"python {s['python']}, {s['torch_threads']} threads"]
     head = (f"{'config':<7} {'loop':<19} {'batch':>5} {'ms/step':>9} {'cpu ms':>9} "
-            f"{'steps/s':>8} {'img/s':>8} {'peak MiB':>9} {'vs ref':>7}")
+            f"{'steps/s':>8} {'img/s':>8} {'peak MiB':>9} {'vs ref':>7} {'precision':>9}")
     lines += ["", "training (per generator step; img/s = real images through the critic; cpu ms = "
               "process CPU time)", head, "-" * len(head)]
     notes = []
@@ -207,7 +207,8 @@ def format_table(result: dict[str, Any]) -> str:
                          f"{r['ms_per_gen_step']:>9.1f} {r['process_cpu_ms_per_gen_step']:>9.1f} "
                          f"{r['gen_steps_per_s']:>8.2f} "
                          f"{r['real_images_per_s']:>8.1f} {r['peak_memory_mib']:>9.0f} "
-                         f"{'' if ratio is None else f'{ratio:.2f}x':>7}")
+                         f"{'' if ratio is None else f'{ratio:.2f}x':>7} "
+                         f"{r.get('precision', ''):>9}")
             notes += [f"{name} {loop}: {n}" for n in r.get("notes", [])]
     head = (f"{'config':<7} {'1 img ms':>9} {'64 img ms':>10} {'slider ms':>10} "
             f"{'GIF60 ms':>9}")
