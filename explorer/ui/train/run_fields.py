@@ -51,13 +51,14 @@ DATASETS = tuple((label, key) for key, label in choice_names("dataset").items())
 # The text fields a preset sets (a preset stays selected while they hold its values).
 PRESET_KEYS = tuple(k for k in TEXT_FIELDS
                     if any(k in p.get(TEXT_FIELDS[k][0], {}) for p in PRESETS.values()))
-# Measured from the bundled demo's log (resources/demo/log.jsonl): 1.9-2.5 steps/s at 32 px.
+# cpu-fast: measured from an earlier demo's log, 1.9-2.5 steps/s at 32 px. sngan: the 2-minute
+# runs of `bench --time-to-quality` on both cores (91-95%, docs/recipes.md "Both cores, bf16").
 PRESET_HINTS = {"cpu-fast": "CPU recipe: about 2 steps/s on 2 cores at 32 px, so its 3000 steps "
                 "take about 25 min; colour blobs by step 1000, shapes later",
                 "reference": "WGAN-GP paper recipe, for a GPU",
                 "sngan": "spectral norm, hinge, projection critic, one critic step, nearest "
-                "upsampling, lr 1e-3 decaying: 90% class accuracy on Shapes in 4.5 min of one "
-                "CPU thread",
+                "upsampling, lr 1e-3 decaying: 90% class accuracy on Shapes in about 2 min on 2 "
+                "CPU cores",
                 "vae": "variational autoencoder: the DCGAN generator as decoder, an encoder "
                 "for instant projection, reconstruction + KL loss",
                 "custom": "your own values"}
