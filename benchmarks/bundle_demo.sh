@@ -6,9 +6,10 @@
 # RUN is a run folder of `python main.py train` whose directions were computed with the two
 # `directions` commands in README ("The demo model was made with ..."), on SNAPSHOT if given.
 # The bundle keeps SNAPSHOT (default: the final G_ema snapshot) as checkpoint.pt, the config,
-# the log, one preview per 1000 steps, the directions, the attribute model, and the eval
-# classifier already in resources/demo (so FDs stay comparable between demos: they depend on the
-# classifier file).
+# the log and one preview per 1000 steps up to the snapshot's step (so the Train view shows the
+# run as far as the model the window explores, not the steps after it), the directions, the
+# attribute model, and the eval classifier already in resources/demo (so FDs stay comparable
+# between demos: they depend on the classifier file).
 set -euo pipefail
 run=${1:?usage: bundle_demo.sh RUN [SNAPSHOT]}
 out=resources/demo
@@ -20,9 +21,15 @@ done
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 cp "$last" "$tmp/checkpoint.pt"
-cp "$run"/{config.json,log.jsonl,directions.pt,attribute_model.pt} "$tmp/"
+step=$((10#$(basename "$last" .pt | sed 's/^step_//')))
+cp "$run"/{config.json,directions.pt,attribute_model.pt} "$tmp/"
+# log.jsonl lines start {"step": N, ...} in step order.
+awk -F'[:,]' -v last="$step" '$2 + 0 <= last' "$run/log.jsonl" > "$tmp/log.jsonl"
 cp "$out/eval_classifier.pt" "$tmp/"
 mkdir "$tmp/previews"
-for p in "$run"/previews/step_*000.png; do cp "$p" "$tmp/previews/"; done
+for p in "$run"/previews/step_*000.png; do
+  s=$((10#$(basename "$p" .png | sed 's/^step_//')))
+  [ "$s" -le "$step" ] && cp "$p" "$tmp/previews/"
+done
 rm -rf "$out.old" && mv "$out" "$out.old" && mv "$tmp" "$out" && rm -rf "$out.old"
-echo "bundled $(basename "$last") of $run into $out"
+echo "bundled $(basename "$last") of $run into $out (log and previews up to step $step)"
