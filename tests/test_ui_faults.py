@@ -124,6 +124,30 @@ def test_form_choices_read_whole_on_a_small_screen(qtbot, window):
             assert combo.fontMetrics().horizontalAdvance(text) <= field.width(), text
 
 
+def test_status_messages_fit_beside_the_permanent_labels(qtbot, window):
+    """At 1024 px the demo's greeting was painted under the right-hand labels and cut mid-word
+    ('... Train your'): a message that does not fit ends in '…' with its whole text in the
+    tooltip, reads whole again when the window widens, and still clears after its timeout."""
+    bar = window.statusBar()
+    window.show()
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.width() == 1024, timeout=TIMEOUT)
+    words = "Demo model opened: a conditional SN-GAN trained on Shapes. Train your own. "
+    text = words * (1 + bar.room() // bar.fontMetrics().horizontalAdvance(words))  # too long
+    bar.showMessage(text, 60_000)
+    shown = bar.currentMessage()
+    assert shown.endswith("…") and text.startswith(shown[:-1])
+    assert bar.fontMetrics().horizontalAdvance(shown) <= bar.room()
+    assert bar.toolTip() == text
+    # Wider than the text needs: it reads whole, the tooltip goes.
+    window.resize(bar.fontMetrics().horizontalAdvance(text) + window.width(), 640)
+    qtbot.waitUntil(lambda: bar.currentMessage() == text, timeout=TIMEOUT)
+    assert bar.toolTip() == ""
+    bar.showMessage("short", 50)
+    qtbot.waitUntil(lambda: bar.currentMessage() == "", timeout=TIMEOUT)
+    assert bar.full_message() == ""
+
+
 def test_slider_rows_and_long_model_names_fit_a_small_window(qtbot, window, trained_run):
     long_name = trained_run.parent / ("a-run-with-a-very-long-descriptive-name-" * 4)
     trained_run.rename(long_name)

@@ -33,6 +33,7 @@ from explorer.core.training.timelapse import export_run_timelapse
 from explorer.ui.shell.jobs import Job
 from explorer.ui.shell.session import ModelSession
 from explorer.ui.train.view import TrainView
+from explorer.ui.widgets.status_bar import StatusBar
 from trainer.checkpoint import CheckpointError
 from trainer.device import resolve_device
 from trainer.runfolder import RunFolder
@@ -123,7 +124,8 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel(f"Device: {device_description()}")
         self._on_state_changed("no run")
         self._on_model_changed(None)
-        bar = self.statusBar()
+        bar = StatusBar(self)
+        self.setStatusBar(bar)
         # Permanent (right-hand) widgets, so temporary status messages never paint over them.
         for i, label in enumerate((self.state_label, self.model_label, self.device_label)):
             if i:
