@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings
 from explorer.ui.app import build_window
 from explorer.ui.generate.view import GenerateView
 from explorer.ui.shell.session import ModelSession
-from explorer.ui.widgets.loss_plot import LossPlot
+from explorer.ui.widgets.loss_plot import LossPlot, plot_kind
 from trainer.config import RunConfig, apply_preset
 from trainer.data.shapes import make_shapes
 from trainer.loop import train
@@ -101,8 +101,27 @@ def test_loss_plot_switches_back_to_gan_curves(qtbot):
     assert lp.kind == "vae" and not lp.plots[2].isVisible()
     lp.clear()
     lp.append([1, 2], critic_loss=[1.0, 0.5], gen_loss=[0.1, 0.2], gp=[0, 0], wdist=[1, 1])
-    assert lp.kind == "gan" and "critic loss" in _title(lp.plots[0])
+    assert lp.kind == "wgan-gp" and "critic loss" in _title(lp.plots[0])
     assert lp.plots[2].isVisible()
+
+
+def test_curves_are_named_for_the_runs_loss(qtbot):
+    """A hinge run (the default recipe) showed a flat 'gradient penalty' curve and called its
+    score gap a 'Wasserstein estimate': each loss gets the curves it has, under their names."""
+    lp = LossPlot()
+    qtbot.addWidget(lp)
+    lp.set_kind(plot_kind("sngan", "hinge"))
+    lp.append([1, 2], critic_loss=[1.0, 0.5], gen_loss=[0.1, 0.2], gp=[0.0, 0.0],
+              wdist=[1.0, 1.5], r=[0.5, 0.6], aug_p=[0.0, 0.0])
+    title = _title(lp.plots[1])
+    assert "score gap" in title and "gradient penalty" not in title
+    assert "Wasserstein" not in title and not lp.main_items["gp"].isVisible()
+    assert "gap +1.500" in lp.readout.text() and "GP" not in lp.readout.text()
+    lp.set_kind(plot_kind("dcgan", "wgan-gp"))
+    title = _title(lp.plots[1])
+    assert "gradient penalty" in title and "Wasserstein estimate" in title
+    assert lp.main_items["gp"].isVisible()
+    assert plot_kind("dcgan", "wgan-clip") == "wgan" and plot_kind("vae", "hinge") == "vae"
 
 
 def test_run_form_greys_out_gan_fields_for_a_vae(window):

@@ -31,6 +31,7 @@ from explorer.ui.train.run_form import RunForm
 from explorer.ui.train.run_watch import RunWatcher, load_grid, resumable
 from explorer.ui.train.worker import TrainThread, TrainWorker
 from explorer.ui.widgets.common import scroll_column
+from explorer.ui.widgets.loss_plot import plot_kind
 from trainer.checkpoint import CheckpointError
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
@@ -180,7 +181,7 @@ class TrainView(QWidget):
             cfg = RunConfig.load(run.config)
             self.display.progress.begin(0, cfg.train.steps)
             # The curves' titles from the config, before any log row (a run just started)
-            self.display.plot.set_kind("vae" if cfg.model.arch == "vae" else "gan")
+            self.display.plot.set_kind(plot_kind(cfg.model.arch, cfg.train.loss))
             self.form.set_config(cfg)
             self.form.new_run()  # Start = a new run with these settings; Resume = this one
         except ConfigError as e:
@@ -236,7 +237,7 @@ class TrainView(QWidget):
         self._started = ev
         self.live.begin(ev)
         self._show_run(ev.run_dir)
-        self.display.plot.set_kind("vae" if ev.model.is_vae else "gan")
+        self.display.plot.set_kind(plot_kind(ev.config.model.arch, ev.config.train.loss))
         self.step, self.total = ev.start_step, ev.total_steps
         if ev.resumed:  # the history up to the checkpoint (the loop truncated what it redoes)
             log = read_log(RunFolder(ev.run_dir).log)

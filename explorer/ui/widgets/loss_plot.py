@@ -1,7 +1,8 @@
 """Live training curves against the generator step. A GAN's: critic + generator loss in one
-plot, gradient penalty + Wasserstein estimate (the score gap) in a second, and the critic's
-overfitting signal r with the augmentation strength p in a third. A VAE's: its reconstruction
-error in one plot and its KL term in a second (``set_kind``; the kind also follows the data).
+plot, the critic's score gap in a second (with the gradient penalty, for WGAN-GP; called the
+Wasserstein estimate for the WGAN losses), and the critic's overfitting signal r with the
+augmentation strength p in a third. A VAE's: its reconstruction error in one plot and its KL
+term in a second (``set_kind``, from ``plot_kind``; the kind also follows the data).
 
 Follows the pyqtgraph idioms for long live series: the curve items are created once and updated
 with ``setData``; peak downsampling and clip-to-view keep 100k+ points smooth; the data lives in
@@ -31,8 +32,23 @@ _STYLE = {  # name -> (legend label, short label, colour, plot index)
     "recon": ("reconstruction error (sum of squares per image)", "rec", "#4e9af1", 0),
     "kl": ("KL (nats per image)", "KL", "#f28e2b", 1),
 }
-# The series each kind of model reports (trainer/gan.py, trainer/vae.py).
-KINDS = {"gan": SERIES[:6], "vae": ("recon", "kl")}
+# The series each kind of run shows (trainer/gan.py, trainer/vae.py report them): WGAN-GP all
+# six; the other GAN losses have no penalty (its column is 0), and their score gap is not a
+# Wasserstein estimate (hinge, BCE: real minus fake scores, a separation signal).
+KINDS = {"wgan-gp": SERIES[:6], "wgan": ("critic_loss", "gen_loss", "wdist", "r", "aug_p"),
+         "gan": ("critic_loss", "gen_loss", "wdist", "r", "aug_p"), "vae": ("recon", "kl")}
+LABELS = {"gan": {"wdist": ("score gap (real − fake)", "gap")}}  # per kind: (legend, short)
+
+
+def plot_kind(arch: str, loss: str) -> str:
+    """The KINDS entry for a run of this architecture and loss (trainer/config.py)."""
+    if arch == "vae":
+        return "vae"
+    return {"wgan-gp": "wgan-gp", "wgan-clip": "wgan"}.get(loss, "gan")
+
+
+def _label(kind: str, name: str) -> tuple[str, str]:
+    return LABELS.get(kind, {}).get(name, _STYLE[name][:2])
 R_TARGET_LINE = 0.6  # drawn on the r plot: the target adaptive augmentation steers r to
 EMA_ALPHA = 0.05  # weight of a new point in the smoothed curve (~20-step memory)
 # Redrawing two plots costs 5-60 ms of GUI thread whatever the point count (axes, grid, text),
@@ -185,24 +201,26 @@ class LossPlot(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.readout)
         lay.addWidget(self.view, 1)
-        self.set_kind("gan")
+        self.set_kind("wgan-gp")
 
     def set_kind(self, kind: str) -> None:
-        """Show the curves of a "gan" or a "vae": the plots' titles and which plots are shown."""
+        """Show the curves of a kind of run (KINDS, ``plot_kind``): the plots' titles and which
+        plots and curves are shown."""
         if kind == self.kind:
             return
         self.kind = kind
         names = KINDS[kind]
         for i, p in enumerate(self.plots):
             # The title is the legend: a legend box inside the plot covered the newest points.
-            entries = [(_STYLE[k][0], _STYLE[k][2]) for k in names if _STYLE[k][3] == i]
+            entries = [(_label(kind, k)[0], _STYLE[k][2]) for k in names if _STYLE[k][3] == i]
             p.setTitle(legend_title(entries), size="9pt")
             p.setVisible(bool(entries))
             # A hidden plot still takes its row's height: give it none.
             p.setMaximumHeight(16777215 if entries else 0)
             p.setMinimumHeight(0)
-        for k, item in {**self.main_items, **self.faint_items}.items():
-            item.setVisible(k in names)
+        for items in (self.main_items, self.faint_items):  # one dict each: both share keys
+            for k, item in items.items():
+                item.setVisible(k in names)
         self.view.ci.layout.invalidate()
 
     # --- data ----------------------------------------------------------------------------------
@@ -271,8 +289,8 @@ class LossPlot(QWidget):
         smoothing = self.smooth_box.isChecked()
         for name in SERIES:
             # The named (legend) curve shows the smoothed or the raw series; the faint one the raw
-            # series behind a smoothed curve.
-            if name not in self._drawn:
+            # series behind a smoothed curve. Series this kind does not show stay empty.
+            if name not in self._drawn or name not in KINDS[self.kind]:
                 self.main_items[name].setData([], [])
                 self.faint_items[name].setData([], [])
                 continue
@@ -285,8 +303,8 @@ class LossPlot(QWidget):
             x0, x1 = float(x[0]), float(x[-1])
             self.plots[0].setXRange(x0, max(x1, x0 + 1), padding=0.02)  # plots[1] is linked
         if len(self.raw):
-            vals = "  ".join(f"{_STYLE[k][1]} {self.raw.last(k):+.3f}" for k in SERIES
-                             if not np.isnan(self.raw.last(k)))
+            vals = "  ".join(f"{_label(self.kind, k)[1]} {self.raw.last(k):+.3f}"
+                             for k in KINDS[self.kind] if not np.isnan(self.raw.last(k)))
             self.readout.setText(f"step {self.last_step}   {vals}")
         else:
             self.readout.setText("")
