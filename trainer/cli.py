@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from trainer import losses
 from trainer.config import (
     PRESETS,
     ConfigError,
@@ -185,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
             if quiet and not isinstance(ev, Failed):
                 continue
             if isinstance(ev, Started):
+                started = ev
                 loss = ("reconstruction + KL" if ev.model.is_vae
                         else f"loss {ev.config.train.loss}")
                 _say(f"{'resuming' if ev.resumed else 'training'} {ev.run_dir} on {ev.device}: "
@@ -194,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
                            dynamic_ncols=True, file=sys.stderr)
             elif isinstance(ev, StepStats) and bar is not None:
                 bar.update(ev.steps[-1] - bar.n)
-                bar.set_postfix_str(_losses_text(ev), refresh=False)
+                bar.set_postfix_str(_losses_text(ev, started.config.train.loss), refresh=False)
             elif isinstance(ev, Notice):
                 _say(f"note: {ev.message}")
             elif isinstance(ev, CheckpointSaved) and bar is not None:
@@ -221,14 +223,15 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _losses_text(ev: StepStats) -> str:
+def _losses_text(ev: StepStats, loss: str) -> str:
     """The progress bar's newest losses: a VAE's reconstruction error and KL, a GAN's critic
-    and generator losses."""
+    and generator losses, its score gap named for the loss, and the penalty where it has one."""
     if ev.recon:
         return f"rec {ev.recon[-1]:.2f} KL {ev.kl[-1]:.2f} {ev.images_per_s:.0f} img/s"
     extra = f" r {ev.r[-1]:.2f} p {ev.aug_p[-1]:.2f}" if ev.r else ""
-    return (f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} W {ev.wdist[-1]:.3f} "
-            f"GP {ev.gp[-1]:.3f}{extra} {ev.images_per_s:.0f} img/s")
+    gp = f" GP {ev.gp[-1]:.3f}" if loss in losses.PENALTY_LOSSES else ""
+    return (f"D {ev.critic_loss[-1]:+.3f} G {ev.gen_loss[-1]:+.3f} "
+            f"{losses.gap_name(loss)[1]} {ev.wdist[-1]:.3f}{gp}{extra} {ev.images_per_s:.0f} img/s")
 
 
 # Signals that stop a run cleanly: Ctrl-C, a scheduler's SIGTERM, a closed terminal's SIGHUP.

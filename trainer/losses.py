@@ -12,6 +12,18 @@ from torch import nn
 
 Stats = dict[str, torch.Tensor]
 
+# The losses whose critic has a gradient penalty (stat "gp"; the others report 0).
+PENALTY_LOSSES = ("wgan-gp",)
+
+
+def gap_name(loss: str) -> tuple[str, str]:
+    """What the stat "wdist" of a loss is, long and short, for curves and progress lines: the
+    critic's mean score on real minus fake images, a Wasserstein estimate for the WGAN losses,
+    a separation signal for hinge and BCE."""
+    if loss.startswith("wgan"):
+        return "Wasserstein estimate", "W"
+    return "score gap (real − fake)", "gap"
+
 
 def overfit_signal(s_real: torch.Tensor, s_fake: torch.Tensor,
                    fixed_boundary: bool) -> torch.Tensor:

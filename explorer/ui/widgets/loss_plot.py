@@ -20,35 +20,41 @@ from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.ui.widgets.common import PLOT_BACKGROUND
+from trainer import losses
 
 SERIES = ("critic_loss", "gen_loss", "gp", "wdist", "r", "aug_p", "recon", "kl")
 _STYLE = {  # name -> (legend label, short label, colour, plot index)
     "critic_loss": ("critic loss", "D", "#4e9af1", 0),
     "gen_loss": ("generator loss", "G", "#f28e2b", 0),
     "gp": ("gradient penalty", "GP", "#59a14f", 1),
-    "wdist": ("Wasserstein estimate", "W", "#e15759", 1),
+    "wdist": ("score gap", "gap", "#e15759", 1),  # named per loss: _label
     "r": ("overfitting r", "r", "#b07aa1", 2),
     "aug_p": ("augmentation p", "p", "#edc948", 2),
     "recon": ("reconstruction error (sum of squares per image)", "rec", "#4e9af1", 0),
     "kl": ("KL (nats per image)", "KL", "#f28e2b", 1),
 }
-# The series each kind of run shows (trainer/gan.py, trainer/vae.py report them): WGAN-GP all
-# six; the other GAN losses have no penalty (its column is 0), and their score gap is not a
-# Wasserstein estimate (hinge, BCE: real minus fake scores, a separation signal).
-KINDS = {"wgan-gp": SERIES[:6], "wgan": ("critic_loss", "gen_loss", "wdist", "r", "aug_p"),
-         "gan": ("critic_loss", "gen_loss", "wdist", "r", "aug_p"), "vae": ("recon", "kl")}
-LABELS = {"gan": {"wdist": ("score gap (real − fake)", "gap")}}  # per kind: (legend, short)
+# What a plot shows is a "kind": "vae", or a GAN loss's name (trainer/config.py LOSSES).
+GAN_KIND = "wgan-gp"  # the kind a GAN's log rows imply when nothing said which loss
 
 
 def plot_kind(arch: str, loss: str) -> str:
-    """The KINDS entry for a run of this architecture and loss (trainer/config.py)."""
-    if arch == "vae":
-        return "vae"
-    return {"wgan-gp": "wgan-gp", "wgan-clip": "wgan"}.get(loss, "gan")
+    """The kind of curves a run of this architecture and loss shows."""
+    return "vae" if arch == "vae" else loss
+
+
+def kind_series(kind: str) -> tuple[str, ...]:
+    """The series a kind shows: a VAE's two; a GAN's six, less the gradient penalty where its
+    loss has none (the column reads 0 there)."""
+    if kind == "vae":
+        return "recon", "kl"
+    return tuple(k for k in SERIES[:6] if k != "gp" or kind in losses.PENALTY_LOSSES)
 
 
 def _label(kind: str, name: str) -> tuple[str, str]:
-    return LABELS.get(kind, {}).get(name, _STYLE[name][:2])
+    """Legend and short label of a series in a kind: the score gap is named for the loss."""
+    if name == "wdist" and kind != "vae":
+        return losses.gap_name(kind)
+    return _STYLE[name][:2]
 R_TARGET_LINE = 0.6  # drawn on the r plot: the target adaptive augmentation steers r to
 EMA_ALPHA = 0.05  # weight of a new point in the smoothed curve (~20-step memory)
 # Redrawing two plots costs 5-60 ms of GUI thread whatever the point count (axes, grid, text),
@@ -201,15 +207,15 @@ class LossPlot(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.readout)
         lay.addWidget(self.view, 1)
-        self.set_kind("wgan-gp")
+        self.set_kind(GAN_KIND)
 
     def set_kind(self, kind: str) -> None:
-        """Show the curves of a kind of run (KINDS, ``plot_kind``): the plots' titles and which
-        plots and curves are shown."""
+        """Show the curves of a kind of run (``plot_kind``): the plots' titles and which plots
+        and curves are shown."""
         if kind == self.kind:
             return
         self.kind = kind
-        names = KINDS[kind]
+        names = kind_series(kind)
         for i, p in enumerate(self.plots):
             # The title is the legend: a legend box inside the plot covered the newest points.
             entries = [(_label(kind, k)[0], _STYLE[k][2]) for k in names if _STYLE[k][3] == i]
@@ -236,8 +242,8 @@ class LossPlot(QWidget):
         # Series that have had a value: only these are drawn (an all-NaN curve, a column an old
         # log lacks, keeps pyqtgraph re-ranging and repainting).
         self._drawn |= {k for k, v in cols.items() if not np.isnan(v).all()}
-        if self._drawn and not self._drawn & set(KINDS[self.kind]):  # another kind's points
-            self.set_kind(next(k for k, names in KINDS.items() if self._drawn & set(names)))
+        if self._drawn and not self._drawn & set(kind_series(self.kind)):  # another kind's
+            self.set_kind("vae" if self._drawn & set(kind_series("vae")) else GAN_KIND)
         n = len(self.smooth)
         self.smooth.append(**{k: ema_continue(cols[k], self.smooth.last(k), n) for k in SERIES})
         self.raw.append(step=np.asarray(steps, dtype=np.float64), **cols)
@@ -290,7 +296,7 @@ class LossPlot(QWidget):
         for name in SERIES:
             # The named (legend) curve shows the smoothed or the raw series; the faint one the raw
             # series behind a smoothed curve. Series this kind does not show stay empty.
-            if name not in self._drawn or name not in KINDS[self.kind]:
+            if name not in self._drawn or name not in kind_series(self.kind):
                 self.main_items[name].setData([], [])
                 self.faint_items[name].setData([], [])
                 continue
@@ -304,7 +310,7 @@ class LossPlot(QWidget):
             self.plots[0].setXRange(x0, max(x1, x0 + 1), padding=0.02)  # plots[1] is linked
         if len(self.raw):
             vals = "  ".join(f"{_label(self.kind, k)[1]} {self.raw.last(k):+.3f}"
-                             for k in KINDS[self.kind] if not np.isnan(self.raw.last(k)))
+                             for k in kind_series(self.kind) if not np.isnan(self.raw.last(k)))
             self.readout.setText(f"step {self.last_step}   {vals}")
         else:
             self.readout.setText("")
