@@ -20,6 +20,19 @@ def test_train_and_resume(tmp_path, capsys):
     assert "completed at step 6" in err and "resuming" in err
 
 
+def test_a_finished_run_with_snapshots_points_at_the_best_one(tmp_path, capsys):
+    """Late steps can undo a model (a 64 px run's FD rose tenfold over its last quarter): a run
+    that ends with snapshots to choose from says how to find the best; one without, nothing."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["train", "--out", str(one), "--steps", "2", *TINY]) == 0
+    assert "--over-steps" not in capsys.readouterr().err  # a single snapshot: nothing to pick
+    assert main(["train", "--out", str(two), "--steps", "4", "--checkpoint-every", "2",
+                 *TINY]) == 0
+    err = capsys.readouterr().err
+    assert "not always the best" in err
+    assert f"eval --checkpoint {two} --over-steps" in err
+
+
 @pytest.mark.parametrize("args,needle", [
     (["--lr", "-1"], "lr must be"),
     (["--n-critic", "0"], "n_critic must be"),

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QPoint, QSettings
@@ -139,6 +140,11 @@ def test_status_messages_fit_beside_the_permanent_labels(qtbot, window):
     assert shown.endswith("…") and text.startswith(shown[:-1])
     assert bar.fontMetrics().horizontalAdvance(shown) <= bar.room()
     assert bar.toolTip() == text
+    # A right-hand label that grows takes room from the message: it is fitted again.
+    before = bar.currentMessage()
+    window.state_label.setText("Training: completed at step 123456 · a much longer state text")
+    qtbot.waitUntil(lambda: bar.currentMessage() != before, timeout=TIMEOUT)
+    assert bar.fontMetrics().horizontalAdvance(bar.currentMessage()) <= bar.room()
     # Wider than the text needs: it reads whole, the tooltip goes.
     window.resize(bar.fontMetrics().horizontalAdvance(text) + window.width(), 640)
     qtbot.waitUntil(lambda: bar.currentMessage() == text, timeout=TIMEOUT)
@@ -146,6 +152,26 @@ def test_status_messages_fit_beside_the_permanent_labels(qtbot, window):
     bar.showMessage("short", 50)
     qtbot.waitUntil(lambda: bar.currentMessage() == "", timeout=TIMEOUT)
     assert bar.full_message() == ""
+
+
+def test_sample_grid_title_ends_in_an_ellipsis_when_cut(qtbot, window):
+    """At 1024 px, with the "What the critic sees" box beside it, the grid's title was cut
+    mid-word ("Samples at step 6 · fixed r"): it ends in '…' and keeps its whole text."""
+    window.show()
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.width() == 1024, timeout=TIMEOUT)
+    d = window.train_view.display
+    grid = np.zeros((40, 40, 3), dtype=np.uint8)
+    d.show_grid(123456, grid, " · fixed noise, a row per class", critic_view=grid)
+    qtbot.waitUntil(lambda: d.grid_title.width() > 0, timeout=TIMEOUT)
+    full = "Samples at step 123456 · fixed noise, a row per class"
+    assert d.grid_title.full_text() == full
+    fm = d.grid_title.fontMetrics()
+    assert fm.horizontalAdvance(full) > d.grid_title.width()  # it does not fit at this size
+    shown = d.grid_title.text()
+    assert fm.horizontalAdvance(shown) <= d.grid_title.width()
+    assert shown.endswith("…") and full.startswith(shown[:-1])
+    assert d.grid_title.toolTip() == full
 
 
 def test_slider_rows_and_long_model_names_fit_a_small_window(qtbot, window, trained_run):

@@ -20,6 +20,7 @@ from trainer.checkpoint import ModelInfo, load_raw
 from trainer.events import Finished, StepStats
 from trainer.loop import train
 from trainer.models import build_generator
+from trainer.runfolder import RunFolder
 
 # The first optimiser built in a process imports torch._dynamo (~3 s here): pay it at collection
 # so the per-test timeouts below measure the GUI, not that import.
@@ -79,6 +80,19 @@ def test_start_pause_resume_stop_then_resume_run(qtbot, window, tiny_cfg):
     assert load_raw(tv.run_dir / "checkpoint.pt")["step"] == stopped + 4
     assert tv.plot.last_step == stopped + 4
     assert "completed" in window.state_label.text()
+
+
+def test_a_completed_run_points_at_the_best_snapshot(qtbot, window, tiny_cfg):
+    """A run that ends with several snapshots says the last step is not always the best and
+    where the best is found (late steps undid a 64 px run: docs/recipes.md)."""
+    tv = window.train_view
+    tv.form.set_config(tiny_cfg)  # 6 steps, a snapshot at 4 and at 6
+    tv.start_button.click()
+    _wait_idle(qtbot, tv)
+    assert len(RunFolder(tv.run_dir).snapshot_files()) == 2
+    text = tv.display.message.text()
+    assert "Completed at step 6" in text and "not always the best" in text
+    assert "over all snapshots" in text
 
 
 def test_close_mid_run_checkpoints_and_resumes(qtbot, window, tiny_cfg):

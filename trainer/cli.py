@@ -38,6 +38,7 @@ from trainer.events import (
     StepStats,
     TrainControl,
 )
+from trainer.runfolder import BEST_SNAPSHOT_HINT, RunFolder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -210,6 +211,10 @@ def run(args: argparse.Namespace) -> int:
                 if bar:
                     bar.close()
                 _say(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}")
+                if ev.checkpoint is not None and len(RunFolder(ev.checkpoint.parent)
+                                                     .snapshot_files()) > 1:
+                    _say(f"note: {BEST_SNAPSHOT_HINT}: python main.py eval --checkpoint "
+                         f"{ev.checkpoint.parent} --over-steps marks it (RUN/best)")
                 if caught and ev.reason == "stopped" and code == 0:
                     code = 128 + caught[0]  # stopped by a signal: say so to the caller
     except KeyboardInterrupt:

@@ -20,6 +20,10 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+# Said when a run ends with snapshots to choose from: late steps can undo a model (measured in
+# docs/recipes.md: a 64 px run's FD rose tenfold over its last 4000 steps).
+BEST_SNAPSHOT_HINT = "the last step is not always the best one"
+
 
 class RunFolder:
     CONFIG = "config.json"

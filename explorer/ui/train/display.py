@@ -12,13 +12,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer.ui.train.progress import TrainProgress
+from explorer.ui.widgets.common import ElidedLabel
 from explorer.ui.widgets.loss_plot import SERIES, LossPlot
 from explorer.ui.widgets.sample_grid import SampleGrid
 
@@ -36,8 +36,7 @@ class TrainDisplay(QWidget):
         self.plot = LossPlot()
         self.grid = SampleGrid("Samples from a fixed noise batch appear here once training "
                                "starts: watch noise turn into images.")
-        self.grid_title = QLabel("Samples")
-        self.grid_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.grid_title = ElidedLabel("Samples")
         # With augmentation on, the grid can show real images as the critic sees them instead.
         self.critic_box = QCheckBox("What the critic sees")
         self.critic_box.setToolTip("Real images with the augmentation the critic trains on at "

@@ -35,7 +35,7 @@ from explorer.ui.widgets.loss_plot import plot_kind
 from trainer.checkpoint import CheckpointError
 from trainer.config import ConfigError, RunConfig
 from trainer.events import CheckpointSaved, Finished, Preview, Started, StepStats
-from trainer.runfolder import RunFolder
+from trainer.runfolder import BEST_SNAPSHOT_HINT, RunFolder
 from trainer.runlock import holder
 from trainer.runlog import read_log
 
@@ -290,8 +290,13 @@ class TrainView(QWidget):
         if ev.reason == "completed" and self._started and ev.step <= self._started.start_step:
             self.display.say(f"Already at step {ev.step}: raise Total steps to train further.")
         else:
+            hint = ""
+            if ev.checkpoint is not None and len(RunFolder(ev.checkpoint.parent)
+                                                 .snapshot_files()) > 1:
+                hint = (f" {BEST_SNAPSHOT_HINT.capitalize()}: Quality ▸ \"over all snapshots\" "
+                        "marks the best.")
             self.display.say(f"{ev.reason.capitalize()} at step {ev.step}; checkpoint: "
-                      f"{ev.checkpoint}. Resume continues it.")
+                             f"{ev.checkpoint}. Resume continues it.{hint}")
         # The run is over; its thread winds down (phase stopping until ``finished``).
         self._report_end(False, f"{ev.reason} at step {ev.step}")
         if self.share_box.isChecked() and ev.checkpoint is not None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFrame, QScrollArea, QSpinBox, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QWidget,
+)
 
 MAX_SEED = 2_000_000_000  # leaves room for seed + i (a grid's later samples) in a 32-bit box
 MUTED = "color: gray; font-size: 8pt;"  # captions and hints beside a control
@@ -61,3 +70,33 @@ def fit_scroll_width(scroll: QScrollArea) -> None:
     extra = scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()
     scroll.setMinimumWidth(w.minimumSizeHint().width() + extra)
     scroll.setMaximumWidth(max(w.sizeHint().width(), w.minimumSizeHint().width()) + extra)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when its width cuts it, with the whole text in the
+    tooltip (a plain QLabel with an Ignored width policy cut "fixed noise, a row per class"
+    mid-word under the checkbox beside it). ``full_text()`` is the text as set."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._full = text
+        self._fit()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        room = self.contentsRect().width()
+        shown = (self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+                 if room > 0 else self._full)
+        super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")

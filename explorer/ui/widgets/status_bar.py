@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QStatusBar, QWidget
 
@@ -14,7 +14,8 @@ class StatusBar(QStatusBar):
     """A QStatusBar whose temporary messages end in "…" when the permanent labels on the right
     leave too little room, with the whole text in the tooltip. A plain QStatusBar paints the
     message under them, cut mid-word ("… Train your") at 1024 px. The message is fitted again
-    when the bar is resized, and its timeout is kept by a timer of its own."""
+    when the bar is resized or a permanent label moves or changes size, and its timeout is kept
+    by a timer of its own."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,6 +28,13 @@ class StatusBar(QStatusBar):
     def addPermanentWidget(self, widget: QWidget, stretch: int = 0) -> None:  # noqa: N802 (Qt)
         super().addPermanentWidget(widget, stretch)
         self._permanent.append(widget)
+        widget.installEventFilter(self)  # a label that grows ("Training: completed at …")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if (event.type() in (QEvent.Type.Move, QEvent.Type.Resize, QEvent.Type.Show,
+                             QEvent.Type.Hide) and self._text):
+            QTimer.singleShot(0, self, self._fit)  # the room changed: fit the message again
+        return False
 
     def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt's name)
         self._text = text
