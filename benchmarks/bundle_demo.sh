@@ -21,15 +21,15 @@ done
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 cp "$last" "$tmp/checkpoint.pt"
-step=$((10#$(basename "$last" .pt | sed 's/^step_//')))
+step_of() { local b; b=$(basename "$1"); b=${b#step_}; echo $((10#${b%.*})); }  # step_0016000.pt -> 16000
+step=$(step_of "$last")
 cp "$run"/{config.json,directions.pt,attribute_model.pt} "$tmp/"
 # log.jsonl lines start {"step": N, ...} in step order.
 awk -F'[:,]' -v last="$step" '$2 + 0 <= last' "$run/log.jsonl" > "$tmp/log.jsonl"
 cp "$out/eval_classifier.pt" "$tmp/"
 mkdir "$tmp/previews"
 for p in "$run"/previews/step_*000.png; do
-  s=$((10#$(basename "$p" .png | sed 's/^step_//')))
-  [ "$s" -le "$step" ] && cp "$p" "$tmp/previews/"
+  [ "$(step_of "$p")" -le "$step" ] && cp "$p" "$tmp/previews/"
 done
 rm -rf "$out.old" && mv "$out" "$out.old" && mv "$tmp" "$out" && rm -rf "$out.old"
 echo "bundled $(basename "$last") of $run into $out (log and previews up to step $step)"

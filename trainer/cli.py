@@ -211,8 +211,7 @@ def run(args: argparse.Namespace) -> int:
                 if bar:
                     bar.close()
                 _say(f"{ev.reason} at step {ev.step}; checkpoint: {ev.checkpoint}")
-                if ev.checkpoint is not None and len(RunFolder(ev.checkpoint.parent)
-                                                     .snapshot_files()) > 1:
+                if ev.checkpoint and RunFolder(ev.checkpoint.parent).has_several_snapshots():
                     _say(f"note: {BEST_SNAPSHOT_HINT}: python main.py eval --checkpoint "
                          f"{ev.checkpoint.parent} --over-steps marks it (RUN/best)")
                 if caught and ev.reason == "stopped" and code == 0:

@@ -111,6 +111,10 @@ class RunFolder:
         """The snapshots, oldest first."""
         return sorted(self.snapshots.glob("step_*.pt"))
 
+    def has_several_snapshots(self) -> bool:
+        """More than one snapshot to choose from: when BEST_SNAPSHOT_HINT applies."""
+        return len(self.snapshot_files()) > 1
+
     def preview_files(self) -> list[Path]:
         """The preview grids, oldest first."""
         return sorted(self.previews.glob("step_*.png"))

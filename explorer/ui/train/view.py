@@ -291,8 +291,7 @@ class TrainView(QWidget):
             self.display.say(f"Already at step {ev.step}: raise Total steps to train further.")
         else:
             hint = ""
-            if ev.checkpoint is not None and len(RunFolder(ev.checkpoint.parent)
-                                                 .snapshot_files()) > 1:
+            if ev.checkpoint and RunFolder(ev.checkpoint.parent).has_several_snapshots():
                 hint = (f" {BEST_SNAPSHOT_HINT.capitalize()}: Quality ▸ \"over all snapshots\" "
                         "marks the best.")
             self.display.say(f"{ev.reason.capitalize()} at step {ev.step}; checkpoint: "

@@ -72,6 +72,14 @@ def fit_scroll_width(scroll: QScrollArea) -> None:
     scroll.setMaximumWidth(max(w.sizeHint().width(), w.minimumSizeHint().width()) + extra)
 
 
+def elide_to(widget: QWidget, text: str, room: int) -> str:
+    """``text`` cut to ``room`` pixels of ``widget``'s font, ending in "…", with the whole text
+    in the widget's tooltip while it is cut (no tooltip when it fits)."""
+    shown = widget.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room)
+    widget.setToolTip(text if shown != text else "")
+    return shown
+
+
 class ElidedLabel(QLabel):
     """A one-line label that ends in "…" when its width cuts it, with the whole text in the
     tooltip (a plain QLabel with an Ignored width policy cut "fixed noise, a row per class"
@@ -95,8 +103,5 @@ class ElidedLabel(QLabel):
         self._fit()
 
     def _fit(self) -> None:
-        room = self.contentsRect().width()
-        shown = (self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
-                 if room > 0 else self._full)
-        super().setText(shown)
-        self.setToolTip(self._full if shown != self._full else "")
+        room = self.contentsRect().width()  # 0 until laid out: show it whole until then
+        super().setText(elide_to(self, self._full, room) if room > 0 else self._full)

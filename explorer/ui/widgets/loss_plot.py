@@ -293,10 +293,11 @@ class LossPlot(QWidget):
         t0 = time.perf_counter()
         x = self.raw.view("step")
         smoothing = self.smooth_box.isChecked()
+        shown = kind_series(self.kind)
         for name in SERIES:
             # The named (legend) curve shows the smoothed or the raw series; the faint one the raw
             # series behind a smoothed curve. Series this kind does not show stay empty.
-            if name not in self._drawn or name not in kind_series(self.kind):
+            if name not in self._drawn or name not in shown:
                 self.main_items[name].setData([], [])
                 self.faint_items[name].setData([], [])
                 continue
@@ -310,7 +311,7 @@ class LossPlot(QWidget):
             self.plots[0].setXRange(x0, max(x1, x0 + 1), padding=0.02)  # plots[1] is linked
         if len(self.raw):
             vals = "  ".join(f"{_label(self.kind, k)[1]} {self.raw.last(k):+.3f}"
-                             for k in kind_series(self.kind) if not np.isnan(self.raw.last(k)))
+                             for k in shown if not np.isnan(self.raw.last(k)))
             self.readout.setText(f"step {self.last_step}   {vals}")
         else:
             self.readout.setText("")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QStatusBar, QWidget
+
+from explorer.ui.widgets.common import elide_to
 
 # Room kept between the message and the first permanent label (the bar's own margins).
 GAP = 16
@@ -67,7 +69,5 @@ class StatusBar(QStatusBar):
     def _fit(self) -> None:
         if not self._text:
             return
-        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight,
-                                              self.room())
-        self.setToolTip(self._text if shown != self._text else "")
-        super().showMessage(shown)  # no timeout here: self._timer clears it
+        # No timeout here: self._timer clears it.
+        super().showMessage(elide_to(self, self._text, self.room()))
