@@ -13,7 +13,7 @@ from pathlib import Path
 
 from window_shot import ROOT, open_window, pump, pump_until, tabs_by_name
 
-from explorer.core.demo import DEMO_DIR
+from explorer.core.demo import demo_run_folder
 
 
 def main() -> int:
@@ -52,7 +52,7 @@ def main() -> int:
     pump_until(app, lambda: not quality.running, 600)
     w.grab().save(str(args.out / "quality_view.png"))
 
-    w.open_run_folder(DEMO_DIR)  # the Train view with the demo's whole loss log
+    w.open_run_folder(demo_run_folder())  # the Train view with the demo's whole loss log
     pump(app, 3)
     w.tabs.setCurrentWidget(w.train_view)
     for (width, height) in ((1024, 640), (1366, 768)):

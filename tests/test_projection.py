@@ -161,15 +161,16 @@ def test_demo_is_never_written(monkeypatch, tmp_path):
     from explorer.core import demo
 
     monkeypatch.setattr(demo.Path, "home", lambda: tmp_path)
-    if demo.demo_run_folder() is None:
+    bundled = demo.demo_run_folder()
+    if bundled is None:
         pytest.skip("no bundled demo")
-    m = load_generator(demo.DEMO_DIR / "checkpoint.pt")
+    m = load_generator(bundled / "checkpoint.pt")
     z = torch.zeros(m.z_dim)
     y = torch.full((m.n_classes,), 1 / m.n_classes)
     img = np.zeros((m.size, m.size, 3), np.uint8)
-    path = save_saved(demo.DEMO_DIR / "checkpoint.pt",
+    path = save_saved(bundled / "checkpoint.pt",
                       [SavedProjection("x", z, y, img, img, 0.1)])
-    assert tmp_path in path.parents and not (demo.DEMO_DIR / "projections.pt").exists()
+    assert tmp_path in path.parents and not (bundled / "projections.pt").exists()
 
 
 def test_cli_project_then_sample_and_morph(readonly_run, tmp_path, capsys):

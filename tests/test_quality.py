@@ -1,5 +1,7 @@
 """Quality metrics: Fréchet distance, class coverage, and the cached eval classifier."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -101,6 +103,24 @@ def test_random_features_vary_at_a_readable_scale_and_separate_noise(shapes8):
     assert floor > 1e-3 and frechet_distance(feats[:half], noise[:half]) > 5 * floor
 
 
+def test_each_bundled_demo_has_its_own_write_dir_and_title(tmp_path, monkeypatch):
+    from explorer.core import demo
+
+    big, small, absent = (tmp_path / "resources" / n for n in ("demo64", "demo", "demo128"))
+    for d, size, weights in ((big, 64, b"w64"), (small, 32, b"w32")):
+        d.mkdir(parents=True)
+        (d / "checkpoint.pt").write_bytes(weights)
+        (d / "config.json").write_text(json.dumps({"data": {"dataset": "shapes", "size": size}}))
+    monkeypatch.setattr(demo, "DEMO_DIRS", (absent, big, small))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert demo.demo_run_folders() == [big, small] and demo.demo_run_folder() == big
+    assert [demo.demo_title(d) for d in (big, small)] == ["Shapes, 64 px", "Shapes, 32 px"]
+    assert demo.write_dir(big) != demo.write_dir(small)  # one demo's directions never the other's
+    assert tmp_path / "home" in demo.write_dir(small).parents
+    (small / "config.json").write_text("{not json")
+    assert demo.demo_title(small) == "demo"  # a damaged config still gives a menu entry
+
+
 def test_the_bundled_demo_is_never_written_to(tmp_path, shapes8, monkeypatch):
     """Caches and saved directions of the demo go to ~/latent-lab/demo; it stays as shipped."""
     from explorer.core import demo
@@ -114,7 +134,7 @@ def test_the_bundled_demo_is_never_written_to(tmp_path, shapes8, monkeypatch):
 
     bundled = tmp_path / "resources" / "demo"
     bundled.mkdir(parents=True)
-    monkeypatch.setattr(demo, "DEMO_DIR", bundled.resolve())
+    monkeypatch.setattr(demo, "DEMO_DIRS", (bundled.resolve(),))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (bundled / "checkpoint.pt").write_bytes(b"weights v1")
     user = demo.write_dir(bundled)

@@ -98,7 +98,7 @@ def test_explorer_side_files_follow_the_run_folder(readonly_run, tmp_path, monke
     ckpt = RunFolder(readonly_run).snapshot_files()[0]
     assert directions_path(ckpt) == RunFolder(readonly_run).directions
     assert saved_path(ckpt) == RunFolder(readonly_run).projections
-    monkeypatch.setattr(demo, "DEMO_DIR", readonly_run.resolve())
+    monkeypatch.setattr(demo, "DEMO_DIRS", (readonly_run.resolve(),))
     monkeypatch.setattr(demo.Path, "home", lambda: tmp_path)
     assert tmp_path in directions_save_path(ckpt).parents  # the demo stays as shipped
 

@@ -319,6 +319,29 @@ def test_first_launch_opens_the_demo_model(qtbot, tmp_path, messages):
     w.close()
 
 
+def test_file_menu_opens_each_bundled_demo(qtbot, tmp_path, messages, monkeypatch,
+                                          readonly_run):
+    """File > Open demo model lists every demo shipped (by data and size), skips a folder
+    without its checkpoint, and opens the one picked on the Generate view."""
+    from explorer.core import demo
+
+    missing = tmp_path / "resources" / "demo64"  # not shipped in this installation
+    monkeypatch.setattr(demo, "DEMO_DIRS", (missing, readonly_run.resolve()))
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = build_window(None, settings)
+    qtbot.addWidget(w)
+    assert w.session.info is not None and w.session.info.size == 8  # opened on first launch
+    w.open_checkpoint(RunFolder(readonly_run).snapshot_files()[0])  # another model
+    w.tabs.setCurrentWidget(w.train_view)
+    actions = w.demo_menu.actions()
+    assert [a.text() for a in actions] == ["Shapes, 8 px"]
+    actions[0].trigger()
+    assert w.tabs.tabText(w.tabs.currentIndex()) == "Generate"
+    assert w.session.info.path == RunFolder(readonly_run).checkpoint and not messages
+    assert "Shapes, 8 px" in w.statusBar().full_message()
+    w.close()
+
+
 def test_log_tail_partial_lines_and_truncation(tmp_path):
     p = tmp_path / "log.jsonl"
     row = {"step": 1, "critic_loss": 1, "gen_loss": 2, "gp": 0, "wdist": 1, "time": 5}

@@ -1,45 +1,64 @@
-"""The bundled demo model: a conditional SN-GAN trained on Shapes by this project's own `train`.
+"""The bundled demo models: conditional SN-GANs trained on Shapes by this project's own `train`.
 
-It is a small run folder (G_ema snapshot, config, loss log, a few preview grids, directions) that
-the window opens on first launch, so a newcomer can explore before training anything. Recipe:
-
-    python main.py train --dataset shapes --size 32 --steps 22000 --lr-decay 0.19 --out runs/demo
-    python main.py directions --checkpoint runs/demo --method supervised --project-out all
-    python main.py directions --checkpoint runs/demo --method sefa --k 4 --append
+Each is a small run folder (G_ema snapshot, config, loss log, a few preview grids, directions)
+that the window can open before the user trains anything: the first one shipped opens on first
+launch, the others are in File > Open demo model. How each was trained is in README ("The demo
+models were made with ...").
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from pathlib import Path
 
 from trainer.runfolder import RunFolder
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# In the order the window offers them; the first one shipped opens on first launch.
+DEMO_DIRS: tuple[Path, ...] = (RESOURCES / "demo64", RESOURCES / "demo")
+
+
+def demo_run_folders() -> list[Path]:
+    """The demo run folders this installation ships, the one to open first first."""
+    return [d for d in DEMO_DIRS if RunFolder(d).checkpoint.is_file()]
 
 
 def demo_run_folder() -> Path | None:
-    """The demo run folder, or None if this installation does not ship it."""
-    return DEMO_DIR if RunFolder(DEMO_DIR).checkpoint.is_file() else None
+    """The demo the window opens on first launch, or None if this installation ships none."""
+    shipped = demo_run_folders()
+    return shipped[0] if shipped else None
 
 
-def _is_demo(run_dir: Path) -> bool:
+def demo_title(run_dir: Path) -> str:
+    """What the demo is, for a menu: "Shapes, 64 px" (from its config; the folder's name if
+    the config cannot be read)."""
     try:
-        return Path(run_dir).resolve() == DEMO_DIR
+        data = json.loads(RunFolder(run_dir).config.read_text())["data"]
+        return f"{str(data['dataset']).capitalize()}, {int(data['size'])} px"
+    except (OSError, ValueError, KeyError, TypeError):
+        return Path(run_dir).name
+
+
+def _demo_of(run_dir: Path) -> Path | None:
+    try:
+        resolved = Path(run_dir).resolve()
     except OSError:
-        return False
+        return None
+    return next((d for d in DEMO_DIRS if resolved == d.resolve()), None)
 
 
 def write_dir(run_dir: Path) -> Path:
     """Where the files a run folder caches or saves (directions, eval classifier, attribute
-    model) are written: the folder itself, except for the bundled demo, which stays as shipped
+    model) are written: the folder itself, except for a bundled demo, which stays as shipped
     (an install may be read-only, a checkout should stay clean). Its files go to
-    ~/latent-lab/demo-<model id>, so directions saved for one demo model are never loaded for a
-    retrained one that a later version ships."""
-    if not _is_demo(run_dir):
+    ~/latent-lab/demo-<model id>, so directions saved for one demo model are never loaded for
+    another demo or a retrained one that a later version ships."""
+    demo = _demo_of(run_dir)
+    if demo is None:
         return Path(run_dir)
-    return Path.home() / "latent-lab" / f"demo-{_model_id(RunFolder(DEMO_DIR).checkpoint)}"
+    return Path.home() / "latent-lab" / f"demo-{_model_id(RunFolder(demo).checkpoint)}"
 
 
 def _model_id(path: Path) -> str:

@@ -37,10 +37,8 @@ def build_window(checkpoint: str | Path | None = None, settings: QSettings | Non
     window.add_view("Morph", MorphView(session))
     window.add_view("Quality", QualityView(session))
     demo = demo_run_folder() if open_demo and not checkpoint else None
-    if demo is not None and window.open_checkpoint(RunFolder(demo).checkpoint):
-        window.tabs.setCurrentWidget(generate)
-        window.statusBar().showMessage("Demo model opened: a conditional SN-GAN trained on "
-                                       "Shapes. Train your own in the Train tab.", 15000)
+    if demo is not None:
+        window.open_demo(demo)
     if checkpoint:
         path = Path(checkpoint)
         if RunFolder(path).is_run():

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.demo import demo_run_folders, demo_title
 from explorer.core.jobs import CancelToken, Progress, counted
 from explorer.core.latent.render import ModelInfo
 from explorer.core.training.timelapse import export_run_timelapse
@@ -157,6 +158,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"opened {path} (step {info.step})", 5000)
         return True
 
+    def open_demo(self, run_dir: Path) -> bool:
+        """Open a bundled demo model on the first view after Train (Generate)."""
+        if not self.open_checkpoint(RunFolder(run_dir).checkpoint):
+            return False
+        if self.tabs.count() > 1:
+            self.tabs.setCurrentIndex(1)
+        self.statusBar().showMessage(
+            f"Demo model opened: a conditional SN-GAN trained on {demo_title(run_dir)}. "
+            "Train your own in the Train tab.", 15000)
+        return True
+
     def open_run_folder(self, path: Path | str) -> bool:
         try:
             self.train_view.open_run(Path(path))
@@ -179,6 +191,12 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open checkpoint…", self._on_open_checkpoint_triggered,
                      QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &image…", self._on_open_image_triggered, "Ctrl+I")
+        demos = demo_run_folders()
+        if demos:
+            self.demo_menu = file_menu.addMenu("Open &demo model")
+            for run_dir in demos:
+                self._action(self.demo_menu, demo_title(run_dir),
+                             lambda _=False, d=run_dir: self.open_demo(d))
         file_menu.addSeparator()
         self._action(file_menu, "&Export time-lapse GIF…", self._on_export_triggered, "Ctrl+E")
         file_menu.addSeparator()
