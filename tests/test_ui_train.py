@@ -342,6 +342,22 @@ def test_file_menu_opens_each_bundled_demo(qtbot, tmp_path, messages, monkeypatc
     w.close()
 
 
+def test_opened_run_says_who_trains_it(qtbot, tmp_path, trained_run, session, monkeypatch):
+    """An opened run names the process training it, or says that none does; the bundled demo,
+    which nothing trains, says what its curves are instead of promising they grow."""
+    from explorer.core import demo
+    from explorer.ui.train.view import TrainView
+
+    view = TrainView(session, tmp_path / "runs")
+    qtbot.addWidget(view)
+    view.open_run(trained_run)
+    assert "No process is training it now" in view.display.message.text()
+    monkeypatch.setattr(demo, "DEMO_DIRS", (trained_run.resolve(),))
+    view.open_run(trained_run)
+    text = view.display.message.text()
+    assert "A bundled demo" in text and "grow" not in text
+
+
 def test_log_tail_partial_lines_and_truncation(tmp_path):
     p = tmp_path / "log.jsonl"
     row = {"step": 1, "critic_loss": 1, "gen_loss": 2, "gp": 0, "wdist": 1, "time": 5}

@@ -49,6 +49,11 @@ def _demo_of(run_dir: Path) -> Path | None:
     return next((d for d in DEMO_DIRS if resolved == d.resolve()), None)
 
 
+def is_demo(run_dir: Path) -> bool:
+    """Whether ``run_dir`` is one of the bundled demos (which no process trains)."""
+    return _demo_of(run_dir) is not None
+
+
 def write_dir(run_dir: Path) -> Path:
     """Where the files a run folder caches or saves (directions, eval classifier, attribute
     model) are written: the folder itself, except for a bundled demo, which stays as shipped

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.demo import is_demo
 from explorer.core.training.phase import Phase, TrainPhase
 from explorer.core.training.timelapse import preview_frames
 from explorer.ui.shell.session import ModelSession
@@ -191,9 +192,7 @@ class TrainView(QWidget):
         if run.has_model():
             self._open_in_session(run_dir)
         self._set_phase(Phase.IDLE, f"viewing {run_dir.name}")
-        who = holder(run_dir)
-        writer = f"{who} is training it" if who else "curves grow while a `train` process writes it"
-        self.display.say(f"Opened {run_dir}{note}. Following it: {writer}.")
+        self.display.say(f"Opened {run_dir}{note}. {_who_writes(run_dir)}")
 
     # --- buttons -----------------------------------------------------------------------------
     def _on_start_clicked(self) -> None:
@@ -381,3 +380,15 @@ class TrainView(QWidget):
 
     def _sync_buttons(self) -> None:
         self.controls.sync(self._phase, self.form.is_valid(), self.resumable_dir())
+
+
+def _who_writes(run_dir: Path) -> str:
+    """What the Train view says of an opened run's writer: the process training it, none (a
+    bundled demo, which ships no optimiser state), or none now (followed all the same)."""
+    who = holder(run_dir)
+    if who:
+        return f"Following it: {who} is training it."
+    if is_demo(run_dir):
+        return ("A bundled demo: its training curves up to the model the other tabs explore. "
+                "Start trains a new run with its settings.")
+    return "No process is training it now; its curves grow if a `train` process resumes it."
