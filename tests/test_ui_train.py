@@ -333,6 +333,7 @@ def test_file_menu_opens_each_bundled_demo(qtbot, tmp_path, messages, monkeypatc
     assert w.session.info is not None and w.session.info.size == 8  # opened on first launch
     w.open_checkpoint(RunFolder(readonly_run).snapshot_files()[0])  # another model
     w.tabs.setCurrentWidget(w.train_view)
+    assert w.demo_menu is not None
     actions = w.demo_menu.actions()
     assert [a.text() for a in actions] == ["Shapes, 8 px"]
     actions[0].trigger()

@@ -192,8 +192,8 @@ class MainWindow(QMainWindow):
                      QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &image…", self._on_open_image_triggered, "Ctrl+I")
         demos = demo_run_folders()
-        if demos:
-            self.demo_menu = file_menu.addMenu("Open &demo model")
+        self.demo_menu = file_menu.addMenu("Open &demo model") if demos else None
+        if self.demo_menu is not None:
             for run_dir in demos:
                 self._action(self.demo_menu, demo_title(run_dir),
                              lambda _=False, d=run_dir: self.open_demo(d))
