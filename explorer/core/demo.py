@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from pathlib import Path
 
+from trainer.config import ConfigError, RunConfig
 from trainer.runfolder import RunFolder
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -35,10 +35,10 @@ def demo_title(run_dir: Path) -> str:
     """What the demo is, for a menu: "Shapes, 64 px" (from its config; the folder's name if
     the config cannot be read)."""
     try:
-        data = json.loads(RunFolder(run_dir).config.read_text())["data"]
-        return f"{str(data['dataset']).capitalize()}, {int(data['size'])} px"
-    except (OSError, ValueError, KeyError, TypeError):
+        data = RunConfig.load(RunFolder(run_dir).config).data
+    except ConfigError:  # unreadable or damaged (RunConfig.load wraps OSError)
         return Path(run_dir).name
+    return f"{data.dataset.capitalize()}, {data.size} px"
 
 
 def _demo_of(run_dir: Path) -> Path | None:
