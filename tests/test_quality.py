@@ -89,6 +89,20 @@ def test_classifier_without_classes_uses_attributes_else_random_features(shapes8
     assert bare.run(data.images[:3].float())[0].shape == (3, ec.FEATURES)
 
 
+def test_random_features_asked_for_on_labelled_data_differ_by_seed(shapes8, tmp_path):
+    """benchmarks/random_features.py: a fixed random CNN on data that has classes, one per
+    seed, that `eval --classifier` loads as a feature space of its own (no class check)."""
+    _, data = shapes8
+    a, b = (ec.train_classifier(data, "k", seed=s, random_features=True) for s in (1, 2))
+    assert a.kind == b.kind == "random-features" and a.held_out["metric"] is None
+    x = ec.as_float(data.images[:8])
+    assert not torch.equal(a.run(x)[0], b.run(x)[0])
+    ec.save_classifier(tmp_path / "r.pt", a)
+    again = ec.load_classifier(tmp_path / "r.pt")
+    assert again is not None and again.kind == "random-features"
+    assert torch.equal(again.run(x)[0], a.run(x)[0])
+
+
 def test_random_features_vary_at_a_readable_scale_and_separate_noise(shapes8):
     """An image folder without labels gets a fixed random CNN, scaled so FD reads in units
     like a trained net's (unscaled, every FD printed as 0.000)."""

@@ -102,10 +102,16 @@ def _kind(data: Any) -> tuple[str, int]:
 
 def train_classifier(data: Any, key: str, steps: int = 500, batch: int = 128,
                      device: str | torch.device = "cpu", seed: int = 0,
-                     progress: StepText | None = None) -> EvalClassifier:
-    """Train on the data's classes (else attributes), scored on a held-out split (ImageData)."""
+                     progress: StepText | None = None,
+                     random_features: bool = False) -> EvalClassifier:
+    """Train on the data's classes (else attributes), scored on a held-out split (ImageData).
+
+    With ``random_features`` (or data without either) it is a fixed random CNN of this seed,
+    its features scaled on the data: a feature space that owes nothing to the data's labels,
+    to check FDs measured in a classifier trained on a few hundred images.
+    """
     torch.manual_seed(seed)  # also fixes the random-feature net
-    kind, n_out = _kind(data)
+    kind, n_out = ("random-features", 1) if random_features else _kind(data)
     net = FeatureNet(data.channels, n_out).to(device)
     train_idx, held_idx = split_indices(len(data), seed)
     held: dict[str, Any] = {"metric": None, "value": None, "n": int(len(held_idx))}
