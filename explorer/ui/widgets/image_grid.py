@@ -3,7 +3,9 @@
 Why a plain QWidget and not a pyqtgraph ImageItem: the grid is never panned or zoomed, and
 painting each tile into an integer-scaled rectangle with nearest-neighbour sampling keeps every
 image pixel the same size on screen (an 8 px sample stays sharp at any window size), while click
-and highlight geometry stay trivial. Also used with one tile as the large focus/preview image.
+and highlight geometry stay trivial. Where the whole multiple would leave the tiles much smaller
+than the canvas allows (1x where 1.6x fits), they fill it, filtered (``tile_scale``). Also
+used with one tile as the large focus/preview image.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ from trainer.images import grid_shape
 LABEL_GAP = 8  # px between row labels and the first column
 CANVAS = QColor(38, 38, 40)  # a dark canvas, like an image viewer's: samples read better on it
 CANVAS_TEXT = QColor(200, 200, 200)
+
+
+# A whole multiple is kept when it loses at most this share of the size that fits.
+WHOLE_SCALE_KEEPS = 0.8
+
+
+def tile_scale(fit: float) -> float:
+    """Screen pixels per image pixel for tiles that fit at ``fit``: the whole multiple below it
+    (every image pixel an equal square, crisp) unless that shrinks the tiles by more than a
+    fifth, as 1x does at 1.6 (eight 32 px samples in a 420 px canvas), then ``fit`` itself."""
+    whole = float(int(fit))
+    return whole if whole >= 1 and whole / fit >= WHOLE_SCALE_KEEPS else fit
 
 
 class ImageGrid(QWidget):
@@ -116,9 +130,7 @@ class ImageGrid(QWidget):
         lw, gap = self._label_width(), self.gap
         avail_w = self.width() - lw - gap * (cols + 1)
         avail_h = self.height() - gap * (rows + 1)
-        scale = min(avail_w / (cols * w), avail_h / (rows * h))
-        if scale >= 1:
-            scale = int(scale)  # whole screen pixels per image pixel: crisp and even
+        scale = tile_scale(min(avail_w / (cols * w), avail_h / (rows * h)))
         tw, th = max(1, int(w * scale)), max(1, int(h * scale))
         grid_w, grid_h = cols * tw + (cols - 1) * gap, rows * th + (rows - 1) * gap
         x0 = lw + (self.width() - lw - grid_w) // 2
@@ -147,9 +159,13 @@ class ImageGrid(QWidget):
                 p.drawText(self.rect().adjusted(12, 12, -12, -12),
                            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
             return
-        # No SmoothPixmapTransform: nearest-neighbour scaling keeps small samples sharp.
         h, w = self._tile_hw
         rects = self.tile_rects()
+        if rects and rects[0].width() % w:
+            # A fraction of a screen pixel per image pixel: nearest neighbour would draw some
+            # pixels one wider than others, so this scale is filtered. Whole multiples are not:
+            # nearest neighbour keeps small samples sharp.
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         for i, r in enumerate(rects):
             p.drawImage(r, self._qimage, QRect(0, i * h, w, h))
         if self._row_labels:
